@@ -1,0 +1,378 @@
+import type { ColumnChunk, RowGroup } from "hyparquet";
+import {
+  type BatchColumns,
+  batchTokens,
+  decodeImportanceBatch,
+  decodeNucleusBatch,
+  decodeNucleusU8Batch,
+  sampleAt,
+  sliceBatch,
+} from "./decode.js";
+import { CodecError } from "./errors.js";
+import type { CodecName, Decompressor } from "./internal/compression.js";
+import {
+  type ByteSource,
+  type DecodedColumn,
+  decodeChunk,
+  fetchChunks,
+  type LeafInfo,
+  openParquet,
+  type ParquetFile,
+  type ValueKind,
+} from "./internal/parquet-reader.js";
+import { ensureZstd } from "./internal/zstd.js";
+import { columnsOf, detectLayout, LAYOUT_VERSION, META_KEYS } from "./layout.js";
+import { memorySource } from "./source.js";
+import type { ExtractionSettings, FileInfo, LayoutName, LogitBatch, LogitSample } from "./types.js";
+
+export interface OpenOptions {
+  /** Name used in error messages (a path or URL); defaults to the source's `url` if it has one. */
+  name?: string;
+  /** Decompressors for codecs the codec does not bundle (LZ4...), or faster ones. */
+  decompressors?: Partial<Record<CodecName, Decompressor>>;
+}
+
+export interface RowRange {
+  /** First row (default 0). */
+  rowStart?: number;
+  /** End row, exclusive (default: all rows). */
+  rowEnd?: number;
+}
+
+/** A raw column projection of some rows: decoded values and row offsets per requested column. */
+export interface ColumnBatch {
+  firstRow: number;
+  numRows: number;
+  columns: Record<string, DecodedColumn>;
+}
+
+/** Open a logit dataset file (any of the three layouts) for streaming, random access and projection. */
+export async function openLogitFile(
+  source: ByteSource | Uint8Array | ArrayBuffer,
+  options: OpenOptions = {},
+): Promise<LogitFile> {
+  const src = source instanceof Uint8Array || source instanceof ArrayBuffer ? memorySource(source) : source;
+  const name = options.name ?? (src as { url?: string }).url;
+  await ensureZstd();
+  const pq = await openParquet(src, name);
+  return new LogitFile(src, pq, options, name);
+}
+
+const decoder = new TextDecoder();
+
+export class LogitFile {
+  readonly info: FileInfo;
+  private readonly kinds: Map<string, ValueKind>;
+
+  /** @internal use `openLogitFile` */
+  constructor(
+    private readonly source: ByteSource,
+    private readonly pq: ParquetFile,
+    private readonly options: OpenOptions,
+    readonly name: string | undefined,
+  ) {
+    const kv: Record<string, string> = {};
+    for (const { key, value } of pq.metadata.key_value_metadata ?? []) {
+      kv[key] = typeof value === "string" ? value : value === undefined ? "" : decoder.decode(value as Uint8Array);
+    }
+    const types = new Map<string, string>();
+    for (const [colName, leaf] of pq.leaves) {
+      types.set(colName, leaf.logical);
+    }
+    const layout = detectLayout(types, kv[META_KEYS.layout], name);
+    let settings: ExtractionSettings = {};
+    if (kv[META_KEYS.settings]) {
+      try {
+        settings = JSON.parse(kv[META_KEYS.settings] as string) as ExtractionSettings;
+      } catch (error) {
+        throw new CodecError(
+          "CORRUPT_FILE",
+          `metadata ${META_KEYS.settings} is not JSON`,
+          { file: name },
+          { cause: error },
+        );
+      }
+    }
+    const version = kv[META_KEYS.layoutVersion] ? Number(kv[META_KEYS.layoutVersion]) : 1;
+    if (!(version >= 1 && version <= LAYOUT_VERSION)) {
+      throw new CodecError(
+        "UNSUPPORTED",
+        `layout version ${kv[META_KEYS.layoutVersion]} (this reader knows 1..${LAYOUT_VERSION})`,
+        {
+          file: name,
+        },
+      );
+    }
+    this.info = {
+      layout,
+      layoutVersion: version,
+      numRows: pq.numRows,
+      numRowGroups: pq.metadata.row_groups.length,
+      rowGroupRows: pq.metadata.row_groups.map((g) => Number(g.num_rows)),
+      settings,
+      keyValueMetadata: kv,
+      columns: [...pq.leaves.keys()],
+      createdBy: pq.metadata.created_by,
+    };
+    this.kinds = valueKinds(layout, pq.leaves);
+  }
+
+  get numRows(): number {
+    return this.pq.numRows;
+  }
+
+  get layout(): LayoutName {
+    return this.info.layout;
+  }
+
+  /** Decode some columns of row group `g` (projection). */
+  async readGroupColumns(g: number, names?: readonly string[]): Promise<ColumnBatch> {
+    const rg = this.group(g);
+    return this.decodeGroup(
+      g,
+      rg,
+      names ?? [...this.kinds.keys()],
+      await this.fetchGroup(rg, names ?? [...this.kinds.keys()]),
+    );
+  }
+
+  /** Row group `g` fully decoded and validated. */
+  async readBatch(g: number): Promise<LogitBatch> {
+    const rg = this.group(g);
+    const names = [...this.kinds.keys()];
+    return this.toBatch(this.decodeGroup(g, rg, names, await this.fetchGroup(rg, names)));
+  }
+
+  /**
+   * Stream batches (one per row group, trimmed to the range), fetching the next row group while the current one is
+   * decoded and consumed. Memory stays bounded by two row groups.
+   */
+  async *batches(range: RowRange = {}): AsyncGenerator<LogitBatch> {
+    const { start, end } = this.range(range);
+    const names = [...this.kinds.keys()];
+    const groups = this.groupsFor(start, end);
+    let next = groups.length > 0 ? this.fetchGroup(this.group(groups[0] as number), names) : undefined;
+    for (let i = 0; i < groups.length; i++) {
+      const g = groups[i] as number;
+      const bytes = await (next as Promise<Uint8Array[]>);
+      next = i + 1 < groups.length ? this.fetchGroup(this.group(groups[i + 1] as number), names) : undefined;
+      next?.catch(() => undefined);
+      const batch = this.toBatch(this.decodeGroup(g, this.group(g), names, bytes));
+      const first = this.pq.groupStarts[g] as number;
+      const r0 = Math.max(0, start - first);
+      const r1 = Math.min(batch.numRows, end - first);
+      yield r0 === 0 && r1 === batch.numRows ? batch : sliceBatch(batch, r0, r1);
+    }
+  }
+
+  /** Stream a projection of columns (e.g. just `index`) over a row range. */
+  async *columns(names: readonly string[], range: RowRange = {}): AsyncGenerator<ColumnBatch> {
+    for (const n of names) {
+      if (!this.kinds.has(n)) {
+        throw new CodecError("OUT_OF_RANGE", `no column ${n} (columns: ${this.info.columns.join(", ")})`, {
+          file: this.name,
+          column: n,
+        });
+      }
+    }
+    const { start, end } = this.range(range);
+    for (const g of this.groupsFor(start, end)) {
+      const rg = this.group(g);
+      yield this.decodeGroup(g, rg, names, await this.fetchGroup(rg, names));
+    }
+  }
+
+  /** The dataset index of every row, reading only the `index` column (what resume needs). */
+  async readIndices(): Promise<Int32Array> {
+    const out = new Int32Array(this.numRows);
+    if (!this.kinds.has("index")) {
+      return out.map((_, i) => i);
+    }
+    for await (const b of this.columns(["index"])) {
+      out.set((b.columns["index"] as DecodedColumn).values as Int32Array, b.firstRow);
+    }
+    return out;
+  }
+
+  /** Rows `[rowStart, rowEnd)` as samples (views into their batches). */
+  async readRows(rowStart: number, rowEnd: number): Promise<LogitSample[]> {
+    const out: LogitSample[] = [];
+    for await (const b of this.batches({ rowStart, rowEnd })) {
+      for (let r = 0; r < b.numRows; r++) {
+        out.push(sampleAt(b, r));
+      }
+    }
+    return out;
+  }
+
+  /** One row as a sample (reads only its row group). */
+  async sample(row: number): Promise<LogitSample> {
+    if (!(row >= 0 && row < this.numRows) || row !== Math.floor(row)) {
+      throw new CodecError("OUT_OF_RANGE", `row ${row} is outside 0..${this.numRows - 1}`, { file: this.name });
+    }
+    const [s] = await this.readRows(row, row + 1);
+    return s as LogitSample;
+  }
+
+  /**
+   * The row holding dataset index `index`, or undefined. Row groups whose `index` statistics exclude it are
+   * skipped, so a lookup reads one row group's `index` column plus that row group.
+   */
+  async findIndex(index: number): Promise<LogitSample | undefined> {
+    const groups = this.pq.metadata.row_groups;
+    for (let g = 0; g < groups.length; g++) {
+      const leaf = this.pq.leaves.get("index");
+      const stats = leaf ? (groups[g] as RowGroup).columns[leaf.chunkIndex]?.meta_data?.statistics : undefined;
+      const min = stats?.min_value ?? stats?.min;
+      const max = stats?.max_value ?? stats?.max;
+      if (typeof min === "number" && typeof max === "number" && (index < min || index > max)) {
+        continue;
+      }
+      const cols = await this.readGroupColumns(g, ["index"]);
+      const values = (cols.columns["index"] as DecodedColumn).values as Int32Array;
+      const r = values.indexOf(index);
+      if (r >= 0) {
+        return this.sample(cols.firstRow + r);
+      }
+    }
+    return undefined;
+  }
+
+  private range(range: RowRange): { start: number; end: number } {
+    const start = range.rowStart ?? 0;
+    const end = range.rowEnd ?? this.numRows;
+    if (!(start >= 0 && end <= this.numRows && start <= end)) {
+      throw new CodecError("OUT_OF_RANGE", `rows [${start}, ${end}) are outside [0, ${this.numRows})`, {
+        file: this.name,
+      });
+    }
+    return { start, end };
+  }
+
+  private groupsFor(start: number, end: number): number[] {
+    const out: number[] = [];
+    const starts = this.pq.groupStarts;
+    for (let g = 0; g < starts.length; g++) {
+      const g0 = starts[g] as number;
+      const g1 = g0 + Number((this.pq.metadata.row_groups[g] as RowGroup).num_rows);
+      if (g1 > start && g0 < end) {
+        out.push(g);
+      }
+    }
+    return out;
+  }
+
+  private group(g: number): RowGroup {
+    const rg = this.pq.metadata.row_groups[g];
+    if (!rg) {
+      throw new CodecError("OUT_OF_RANGE", `row group ${g} of ${this.pq.metadata.row_groups.length}`, {
+        file: this.name,
+      });
+    }
+    return rg;
+  }
+
+  private chunkFor(rg: RowGroup, name: string): { chunk: ColumnChunk; leaf: LeafInfo } {
+    const leaf = this.pq.leaves.get(name) as LeafInfo;
+    return { chunk: rg.columns[leaf.chunkIndex] as ColumnChunk, leaf };
+  }
+
+  private async fetchGroup(rg: RowGroup, names: readonly string[]): Promise<Uint8Array[]> {
+    try {
+      return await fetchChunks(
+        this.source,
+        names.map((n) => this.chunkFor(rg, n).chunk),
+      );
+    } catch (error) {
+      throw error instanceof CodecError ? error.withContext({ file: this.name }) : error;
+    }
+  }
+
+  private decodeGroup(g: number, rg: RowGroup, names: readonly string[], bytes: Uint8Array[]): ColumnBatch {
+    const numRows = Number(rg.num_rows);
+    const firstRow = this.pq.groupStarts[g] as number;
+    const columns: Record<string, DecodedColumn> = {};
+    names.forEach((name, k) => {
+      const { chunk, leaf } = this.chunkFor(rg, name);
+      try {
+        columns[name] = decodeChunk(bytes[k] as Uint8Array, chunk, leaf, numRows, this.kinds.get(name) as ValueKind, {
+          decompressors: this.options.decompressors,
+          file: this.name,
+        });
+      } catch (error) {
+        if (error instanceof CodecError) {
+          const row = error.row !== undefined ? firstRow + error.row : undefined;
+          const ctx = new CodecError(
+            error.code,
+            `${error.message.replace(/^\[codec\] (row \d+: )?/, "")} (row group ${g}, rows ${firstRow}..${firstRow + numRows - 1})`,
+            {
+              file: this.name,
+              row,
+              column: name,
+            },
+            { cause: error.cause },
+          );
+          throw ctx;
+        }
+        throw new CodecError(
+          "CORRUPT_FILE",
+          (error as Error).message,
+          { file: this.name, column: name },
+          { cause: error },
+        );
+      }
+    });
+    return { firstRow, numRows, columns };
+  }
+
+  private toBatch(cols: ColumnBatch): LogitBatch {
+    const c: BatchColumns = cols.columns;
+    switch (this.info.layout) {
+      case "nucleus":
+        return decodeNucleusBatch(c, cols.numRows, cols.firstRow, this.name);
+      case "nucleus-u8":
+        return decodeNucleusU8Batch(c, cols.numRows, cols.firstRow, this.name);
+      case "importance": {
+        const t = Number(this.info.settings.temperature ?? 1);
+        return decodeImportanceBatch(c, cols.numRows, cols.firstRow, Number.isFinite(t) && t > 0 ? t : 1, this.name);
+      }
+    }
+  }
+}
+
+function valueKinds(layout: LayoutName, leaves: Map<string, LeafInfo>): Map<string, ValueKind> {
+  const kinds = new Map<string, ValueKind>();
+  const wanted = new Set(columnsOf(layout).map((c) => c.name));
+  if (layout === "nucleus-u8") {
+    for (const optional of ["index", "top_counts", "top_min", "top_max", "sampled_min", "sampled_max", "logsumexp"]) {
+      wanted.add(optional);
+    }
+  }
+  for (const name of wanted) {
+    const leaf = leaves.get(name);
+    if (!leaf) {
+      continue;
+    }
+    const t = leaf.logical;
+    let kind: ValueKind;
+    if (t === "binary") {
+      kind = "bytes";
+    } else if (name.endsWith("_indices_low") || !t.startsWith("list<")) {
+      kind = t.includes("float") ? "f64" : "i32";
+    } else if (t === "list<uint16>") {
+      kind = "u16";
+    } else if (t === "list<uint8>") {
+      kind = "u8";
+    } else if (t === "list<float32>") {
+      kind = name === "logsumexp" || name === "logsumexp_t" ? "f64" : "f32";
+    } else if (t === "list<float64>") {
+      kind = "f64";
+    } else {
+      throw new CodecError("SCHEMA_MISMATCH", `unexpected type ${t}`, { column: name });
+    }
+    kinds.set(name, kind);
+  }
+  return kinds;
+}
+
+export { batchTokens };

@@ -1,0 +1,120 @@
+import type { NucleusBatch, NucleusSample } from "./types.js";
+
+/** How `toSparseTargets` treats the probability outside the kept entries. */
+export type TailHandling =
+  /** Keep true teacher log-probabilities; the mass left out is returned per position in `tailMass`. */
+  | "keep"
+  /** Renormalize the kept entries to sum to 1 (log-probabilities relative to the kept mass). */
+  | "renormalize";
+
+/** Fixed-width sparse teacher targets for `T` positions, row-major `[T, K]`. */
+export interface SparseTargets {
+  readonly positions: number;
+  readonly k: number;
+  /** Token ids, `[T, K]`; 0 in masked-out slots. */
+  readonly ids: Int32Array;
+  /** Teacher log-probabilities, `[T, K]`; 0 in masked-out slots. */
+  readonly logprobs: Float32Array;
+  /** 1 where a slot holds an entry, 0 for padding, `[T, K]`. */
+  readonly mask: Uint8Array;
+  /** Probability mass not represented by the kept entries, `[T]` (after renormalization: what was dropped). */
+  readonly tailMass: Float32Array;
+}
+
+export interface SparseTargetOptions {
+  /** Slots per position (the caller's K). */
+  k: number;
+  /** Default "keep". */
+  tail?: TailHandling;
+  /** Reuse these arrays when they are large enough (results are then views of them). */
+  into?: SparseTargets;
+}
+
+type Source = NucleusBatch | readonly NucleusSample[];
+
+/**
+ * Nucleus entries of every position of a batch (or of samples, concatenated) as fixed-width `[T, K]` targets:
+ * the K most probable nucleus entries, most probable first. With `tail: "keep"` log-probabilities are the
+ * teacher's own (`logit - logsumexp`) and `tailMass` holds `1 - sum(kept p)`; with `"renormalize"` the kept
+ * entries are renormalized to sum to 1 and `tailMass` holds what was dropped before renormalizing.
+ */
+export function toSparseTargets(source: Source, options: SparseTargetOptions): SparseTargets {
+  const { k } = options;
+  if (!(k >= 1 && k === Math.floor(k))) {
+    throw new RangeError(`k must be a positive integer, got ${k}`);
+  }
+  const renormalize = options.tail === "renormalize";
+  const parts: { top: NucleusSample["top"]; lse: Float64Array; p0: number; p1: number; levels: number }[] = [];
+  let T = 0;
+  if (Array.isArray(source)) {
+    for (const s of source as readonly NucleusSample[]) {
+      parts.push({ top: s.top, lse: s.logsumexp, p0: 0, p1: s.numTokens, levels: s.levels });
+      T += s.numTokens;
+    }
+  } else {
+    const b = source as NucleusBatch;
+    const p0 = b.rowOffsets[0] as number;
+    const p1 = b.rowOffsets[b.numRows] as number;
+    parts.push({ top: b.top, lse: b.logsumexp, p0, p1, levels: b.levels });
+    T = p1 - p0;
+  }
+  const into = options.into;
+  const fits = into && into.k === k && into.ids.length >= T * k;
+  const ids = fits ? into.ids.subarray(0, T * k) : new Int32Array(T * k);
+  const logprobs = fits ? into.logprobs.subarray(0, T * k) : new Float32Array(T * k);
+  const mask = fits ? into.mask.subarray(0, T * k) : new Uint8Array(T * k);
+  const tailMass = fits ? into.tailMass.subarray(0, T) : new Float32Array(T);
+  if (fits) {
+    ids.fill(0);
+    logprobs.fill(0);
+    mask.fill(0);
+  }
+  const order = new Int32Array(256);
+  const logits = new Float64Array(256);
+  let row = 0;
+  for (const part of parts) {
+    const { top, lse } = part;
+    for (let t = part.p0; t < part.p1; t++, row++) {
+      const e0 = top.offsets[t] as number;
+      const n = (top.offsets[t + 1] as number) - e0;
+      const min = top.min[t] as number;
+      const scale = ((top.max[t] as number) - min) / part.levels;
+      const shift = lse[t] as number;
+      for (let j = 0; j < n; j++) {
+        logits[j] = (top.quantized[e0 + j] as number) * scale + min;
+        order[j] = j;
+      }
+      const keep = Math.min(n, k);
+      // partial selection sort: n <= 255 and K small
+      for (let a = 0; a < keep; a++) {
+        let best = a;
+        for (let b = a + 1; b < n; b++) {
+          if ((logits[order[b] as number] as number) > (logits[order[best] as number] as number)) {
+            best = b;
+          }
+        }
+        const tmp = order[a] as number;
+        order[a] = order[best] as number;
+        order[best] = tmp;
+      }
+      let kept = 0;
+      const base = row * k;
+      for (let a = 0; a < keep; a++) {
+        const j = order[a] as number;
+        const lp = (logits[j] as number) - shift;
+        ids[base + a] = top.ids[e0 + j] as number;
+        logprobs[base + a] = lp;
+        mask[base + a] = 1;
+        kept += Math.exp(lp);
+      }
+      tailMass[row] = Math.max(0, 1 - kept);
+      if (renormalize && kept > 0) {
+        const logKept = Math.log(kept);
+        for (let a = 0; a < keep; a++) {
+          logprobs[base + a] = (logprobs[base + a] as number) - logKept;
+        }
+      }
+    }
+  }
+  return { positions: T, k, ids, logprobs, mask, tailMass };
+}
