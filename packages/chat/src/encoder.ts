@@ -1,0 +1,162 @@
+import { ChatError } from "./errors.js";
+import type { Example } from "./input.js";
+import { assistantMaskFromSpans } from "./mask.js";
+import {
+  applySkipRules,
+  type ResolvedSkipRules,
+  resolveSkipRules,
+  type SkipRules,
+  skipRulesPreset,
+} from "./skip-rules.js";
+import type { ChatTemplate } from "./template.js";
+import type { ChatTokenizer } from "./tokenizer.js";
+
+export interface ChatEncoderOptions {
+  tokenizer: ChatTokenizer;
+  /** Needed for chat examples; base-model examples (`text`, `completion`) use none. */
+  template?: ChatTemplate;
+  /** Tokens of the assistant mask that get no logits. Default: none skipped. */
+  skipRules?: SkipRules;
+  /** Extra template variables (`enable_thinking`, `tools`, ...). `messages` and `add_generation_prompt` are set. */
+  templateKwargs?: Record<string, unknown>;
+  /**
+   * Base-model examples only: add the post-processor's specials (BOS/EOS), as `tokenizer(text)` does by default.
+   * Default true. Chat examples never add them (the template writes them), as `apply_chat_template` does.
+   */
+  addSpecialTokens?: boolean;
+}
+
+/** One tokenized example. Arrays are fresh per call. */
+export interface EncodedExample {
+  /** The text that was tokenized (rendered template, or base-model text). */
+  text: string;
+  ids: Uint32Array;
+  /** `[start, end)` UTF-16 offsets per token, 2 entries per token. */
+  offsets: Uint32Array;
+  /** Generation spans `[start, end)` in `text` (for base models: the masked part). */
+  spans: Uint32Array;
+  /** transformers' `assistant_masks`: 1 for tokens inside a generation span. */
+  assistantMask: Uint8Array;
+  /** `assistantMask` minus skipped tokens: the tokens that get logits. */
+  extractMask: Uint8Array;
+  numAssistantTokens: number;
+  numExtractTokens: number;
+}
+
+/** What a length pass records per example. */
+export interface ExampleLength {
+  /** Tokens of the whole sequence (what the model runs on). */
+  length: number;
+  /** Tokens that get logits (0 means an empty response). */
+  extractTokens: number;
+}
+
+/** Description of an encoder's settings, JSON-serializable, for the dataset metadata (explore replays it). */
+export interface ChatEncoderMetadata {
+  tokenizer: string;
+  vocabSize: number;
+  template: { name: string; source: string } | null;
+  templateKwargs: Record<string, unknown>;
+  skipRules: SkipRules;
+  addSpecialTokens: boolean;
+}
+
+/**
+ * Example -> tokens + exact assistant mask + skip rules. One encoder per worker; `encode` is synchronous and
+ * allocation-light (typed arrays only).
+ */
+export class ChatEncoder {
+  readonly tokenizer: ChatTokenizer;
+  readonly template: ChatTemplate | undefined;
+  readonly skipRules: SkipRules;
+  readonly #resolved: ResolvedSkipRules;
+  readonly #context: Record<string, unknown>;
+  readonly #kwargs: Record<string, unknown>;
+  readonly #addSpecial: boolean;
+
+  constructor(options: ChatEncoderOptions) {
+    this.tokenizer = options.tokenizer;
+    this.template = options.template;
+    this.skipRules = options.skipRules ?? skipRulesPreset("none");
+    this.#resolved = resolveSkipRules(this.skipRules, this.tokenizer);
+    this.#kwargs = { ...(options.templateKwargs ?? {}) };
+    this.#context = { ...this.tokenizer.specialTokensMap(), ...this.#kwargs };
+    this.#addSpecial = options.addSpecialTokens ?? true;
+  }
+
+  /** Renders (chat) or concatenates (base) an example: the text and its masked spans, before tokenization. */
+  render(example: Example): { text: string; spans: Uint32Array; addSpecialTokens: boolean } {
+    switch (example.kind) {
+      case "chat": {
+        if (this.template === undefined) {
+          throw new ChatError("TEMPLATE_NOT_FOUND", "a chat example needs a chat template; none was given");
+        }
+        const { text, spans } = this.template.render({
+          ...this.#context,
+          messages: example.messages,
+          add_generation_prompt: false,
+        });
+        return { text, spans, addSpecialTokens: false };
+      }
+      case "text":
+        return {
+          text: example.text,
+          spans: Uint32Array.of(0, example.text.length),
+          addSpecialTokens: this.#addSpecial,
+        };
+      case "completion": {
+        const text = example.prompt + example.response;
+        return {
+          text,
+          spans: Uint32Array.of(example.prompt.length, text.length),
+          addSpecialTokens: this.#addSpecial,
+        };
+      }
+    }
+  }
+
+  /** Tokens, offsets, the exact assistant mask and the extract mask of one example. */
+  encode(example: Example): EncodedExample {
+    const { text, spans, addSpecialTokens } = this.render(example);
+    const { ids, offsets, contentStart, contentEnd } = this.tokenizer.encodeWithOffsets(text, { addSpecialTokens });
+    const n = ids.length;
+    const assistantMask = assistantMaskFromSpans(offsets, spans, n, contentStart, contentEnd);
+    const extractMask = applySkipRules(ids, assistantMask, this.#resolved);
+    return {
+      text,
+      ids,
+      offsets,
+      spans,
+      assistantMask,
+      extractMask,
+      numAssistantTokens: count(assistantMask),
+      numExtractTokens: count(extractMask),
+    };
+  }
+
+  /** Length of one example and how many tokens get logits (a length pass). */
+  measure(example: Example): ExampleLength {
+    const e = this.encode(example);
+    return { length: e.ids.length, extractTokens: e.numExtractTokens };
+  }
+
+  /** Settings for the dataset metadata. */
+  metadata(): ChatEncoderMetadata {
+    return {
+      tokenizer: this.tokenizer.name,
+      vocabSize: this.tokenizer.vocabSize,
+      template: this.template === undefined ? null : { name: this.template.name, source: this.template.source },
+      templateKwargs: { ...this.#kwargs },
+      skipRules: this.skipRules,
+      addSpecialTokens: this.#addSpecial,
+    };
+  }
+}
+
+function count(mask: Uint8Array): number {
+  let c = 0;
+  for (let i = 0; i < mask.length; i++) {
+    c += mask[i] as number;
+  }
+  return c;
+}

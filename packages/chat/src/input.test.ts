@@ -1,0 +1,113 @@
+import { describe, expect, it } from "vitest";
+import { ChatError } from "./errors.js";
+import { checkShapeColumns, cleanText, exampleFromRow, normalizeMessages } from "./input.js";
+
+function errorOf(fn: () => unknown): ChatError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ChatError) {
+      return error;
+    }
+    throw error;
+  }
+  throw new Error("did not throw");
+}
+
+describe("input shapes", () => {
+  it("messages column, with an optional system prompt prepended when the conversation has none", () => {
+    const row = {
+      conv: [
+        { role: "user", content: "Hi" },
+        { role: "assistant", content: "Yo", extra: "kept" },
+      ],
+    };
+    expect(exampleFromRow(row, { kind: "messages", column: "conv", systemPrompt: "Sys" })).toEqual({
+      kind: "chat",
+      messages: [
+        { role: "system", content: "Sys" },
+        { role: "user", content: "Hi" },
+        { role: "assistant", content: "Yo", extra: "kept" },
+      ],
+    });
+    const withSystem = { conv: [{ role: "system", content: "Own" }, ...row.conv] };
+    const ex = exampleFromRow(withSystem, { kind: "messages", column: "conv", systemPrompt: "Sys" });
+    expect(ex.kind === "chat" && ex.messages[0]).toEqual({ role: "system", content: "Own" });
+  });
+
+  it("ShareGPT {from, value} and JSON-string messages", () => {
+    expect(normalizeMessages('[{"from":"human","value":"q"},{"from":"gpt","value":"a"}]')).toEqual([
+      { role: "user", content: "q" },
+      { role: "assistant", content: "a" },
+    ]);
+  });
+
+  it("user/assistant columns with a system column", () => {
+    expect(
+      exampleFromRow(
+        { q: "Q", a: "A", sys: "S" },
+        { kind: "columns", userCol: "q", assistantCol: "a", systemCol: "sys" },
+      ),
+    ).toEqual({
+      kind: "chat",
+      messages: [
+        { role: "system", content: "S" },
+        { role: "user", content: "Q" },
+        { role: "assistant", content: "A" },
+      ],
+    });
+  });
+
+  it("base-model shapes", () => {
+    expect(exampleFromRow({ t: "x" }, { kind: "text", textCol: "t" })).toEqual({ kind: "text", text: "x" });
+    expect(exampleFromRow({ p: "1", r: "2" }, { kind: "completion", promptCol: "p", responseCol: "r" })).toEqual({
+      kind: "completion",
+      prompt: "1",
+      response: "2",
+    });
+  });
+
+  it("a missing column names it and lists the columns that exist", () => {
+    const e = errorOf(() =>
+      checkShapeColumns(
+        { kind: "columns", userCol: "question", assistantCol: "answr" },
+        ["question", "answer", "subject"],
+        () => "--assistant-col",
+      ),
+    );
+    expect(e.code).toBe("MISSING_COLUMN");
+    expect(e.column).toBe("answr");
+    expect(e.flag).toBe("--assistant-col");
+    expect(e.message).toContain('no column "answr"');
+    expect(e.message).toContain('"question", "answer", "subject"');
+    const row = errorOf(() => exampleFromRow({ a: 1 }, { kind: "text", textCol: "text" }, 7));
+    expect(row.message).toMatch(/no column "text".*"a"/);
+  });
+
+  it("NFC-normalizes content and rejects sentinels, unpaired surrogates and non-strings", () => {
+    expect(cleanText("cafe\u0301")).toBe("café");
+    const ex = exampleFromRow(
+      { m: [{ role: "user", content: "e\u0301", meta: { note: "A\u030a" } }] },
+      { kind: "messages", column: "m" },
+    );
+    expect(ex).toEqual({ kind: "chat", messages: [{ role: "user", content: "é", meta: { note: "Å" } }] });
+    expect(errorOf(() => cleanText("a\uFDD0b")).code).toBe("INVALID_CONTENT");
+    expect(errorOf(() => cleanText("a\uFDD1")).message).toContain("sentinel");
+    expect(errorOf(() => cleanText("a\ud800b")).message).toContain("unpaired surrogate");
+    expect(errorOf(() => cleanText("\udc00")).code).toBe("INVALID_CONTENT");
+    expect(cleanText("🙂\ue000")).toBe("🙂\ue000");
+    const bad = errorOf(() => exampleFromRow({ t: 3 }, { kind: "text", textCol: "t" }, 4));
+    expect([bad.code, bad.row, bad.column]).toEqual(["INVALID_CONTENT", 4, "t"]);
+  });
+
+  it("malformed messages are INVALID_MESSAGES", () => {
+    expect(errorOf(() => normalizeMessages("not json")).code).toBe("INVALID_MESSAGES");
+    expect(errorOf(() => normalizeMessages({})).message).toContain("expected a list");
+    expect(errorOf(() => normalizeMessages([3])).message).toContain("message 0");
+    expect(errorOf(() => normalizeMessages([{ content: "x" }])).message).toContain("role");
+    expect(errorOf(() => normalizeMessages([{ role: "user", content: [{ type: "text" }] }])).message).toContain(
+      "only string content",
+    );
+    expect(normalizeMessages([{ role: "assistant", content: null }])).toEqual([{ role: "assistant", content: "" }]);
+  });
+});

@@ -1,0 +1,72 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import type { ChatError } from "../src/errors.js";
+import { loadChatTemplate, loadTokenizer } from "../src/node.js";
+import { tinyTokenizerJson } from "./tiny.js";
+
+const dir = mkdtempSync(join(tmpdir(), "logitpack-chat-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const MARKED = "{% for m in messages %}{% generation %}{{ m.content }}{% endgeneration %}{% endfor %}";
+
+function folder(name: string, files: Record<string, string>): string {
+  const d = join(dir, name);
+  mkdirSync(d);
+  for (const [f, text] of Object.entries(files)) {
+    writeFileSync(join(d, f), text);
+  }
+  return d;
+}
+
+describe("loadTokenizer", () => {
+  it("reads tokenizer.json + tokenizer_config.json; chat_template.jinja fills a missing template", () => {
+    const d = folder("a", {
+      "tokenizer.json": JSON.stringify(tinyTokenizerJson()),
+      "tokenizer_config.json": JSON.stringify({ eos_token: "<|end|>" }),
+      "chat_template.jinja": MARKED,
+    });
+    const tok = loadTokenizer(d);
+    expect(tok.name).toBe(d);
+    expect(tok.config.chat_template).toBe(MARKED);
+    expect(loadChatTemplate(undefined, tok).render({ messages: [{ role: "user", content: "x" }] }).text).toBe("x");
+  });
+
+  it("a folder without tokenizer.json or with broken JSON is TOKENIZER_LOAD naming the file", () => {
+    const empty = folder("b", {});
+    expect(() => loadTokenizer(empty)).toThrow(/tokenizer\.json: cannot read/);
+    const broken = folder("c", { "tokenizer.json": "{" });
+    try {
+      loadTokenizer(broken);
+      expect.unreachable();
+    } catch (error) {
+      expect((error as ChatError).code).toBe("TOKENIZER_LOAD");
+      expect((error as ChatError).file).toBe(join(broken, "tokenizer.json"));
+    }
+  });
+});
+
+describe("loadChatTemplate (--chat-template value)", () => {
+  it("a template string, a built-in, a file", () => {
+    expect(loadChatTemplate(MARKED).name).toBe("inline");
+    expect(loadChatTemplate("qwen").name).toBe("qwen");
+    const file = join(dir, "t.jinja");
+    writeFileSync(file, MARKED);
+    const t = loadChatTemplate(file);
+    expect(t.name).toBe(file);
+    expect(t.source).toBe(MARKED);
+  });
+
+  it("anything else is TEMPLATE_NOT_FOUND naming the flag; a template without markers is NO_ASSISTANT_TOKENS", () => {
+    try {
+      loadChatTemplate("./missing.jinja");
+      expect.unreachable();
+    } catch (error) {
+      expect((error as ChatError).code).toBe("TEMPLATE_NOT_FOUND");
+      expect((error as ChatError).flag).toBe("--chat-template");
+      expect((error as ChatError).message).toMatch(/qwen, seed-000/);
+    }
+    expect(() => loadChatTemplate("{{ messages[0].content }}")).toThrow(/0 assistant tokens/);
+  });
+});
