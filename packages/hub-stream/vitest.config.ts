@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
     exclude: ["**/node_modules/**", "**/*.gpu.test.ts"],
+    globalSetup: ["test/global-setup.ts"],
     testTimeout: 60_000,
   },
 });

@@ -118,21 +118,30 @@ export class IndexSet {
     return out;
   }
 
-  /** `[start, end)` ranges of `[0, end)` (or of `expected`) missing from this set. */
+  /**
+   * `[start, end)` ranges of `[0, end)` missing from this set. With `expected`, only indices it accepts count: a
+   * range spans from the first to the last missing expected index of a run.
+   */
   gaps(end: number, expected?: (index: number) => boolean): [number, number][] {
     const out: [number, number][] = [];
     let start = -1;
+    let lastMissing = -1;
     for (let i = 0; i < end; i++) {
-      const missing = !this.has(i) && (expected?.(i) ?? true);
-      if (missing && start < 0) {
-        start = i;
-      } else if (!missing && start >= 0 && (expected?.(i) ?? true)) {
-        out.push([start, i]);
+      if (expected && !expected(i)) {
+        continue;
+      }
+      if (!this.has(i)) {
+        if (start < 0) {
+          start = i;
+        }
+        lastMissing = i;
+      } else if (start >= 0) {
+        out.push([start, lastMissing + 1]);
         start = -1;
       }
     }
     if (start >= 0) {
-      out.push([start, end]);
+      out.push([start, lastMissing + 1]);
     }
     return out;
   }
