@@ -38,7 +38,11 @@ export function shapeColumns(shape: InputShape): string[] {
  * Throws `MISSING_COLUMN` when the dataset lacks a column the shape reads; the message names it and lists the
  * columns that exist (call it once with the schema's column names before reading rows).
  */
-export function checkShapeColumns(shape: InputShape, columns: readonly string[], flagOf?: (column: string) => string) {
+export function checkShapeColumns(
+  shape: InputShape,
+  columns: readonly string[],
+  flagOf?: (column: string) => string | undefined,
+): void {
   const have = new Set(columns);
   for (const c of shapeColumns(shape)) {
     if (!have.has(c)) {

@@ -1,0 +1,184 @@
+/** Lengths with the real Qwen3 tokenizer (in-thread and in 2 worker threads) and the whole prepare pipeline. */
+import { join } from "node:path";
+import { ChatEncoder, exampleFromRow, resolveChatTemplate } from "@logitpack/chat";
+import { loadTokenizer } from "@logitpack/chat/node";
+import { asyncBufferFromFile, parquetMetadataAsync, parquetSchema } from "hyparquet";
+import { describe, expect, it } from "vitest";
+import { numBatches } from "../src/batches.js";
+import { SamplerError } from "../src/errors.js";
+import { computeLengths, type LengthsResult, readLengths, writeLengthsParquet } from "../src/lengths.js";
+import { prepareBatches } from "../src/prepare.js";
+import { openLocalDataset } from "../src/sources.js";
+import { QWEN3_DIR, qaRows, tempDir, writeJsonl, writeParquet } from "./fixtures.js";
+
+const dir = tempDir();
+const rows = qaRows(300);
+const shape = { kind: "columns", userCol: "question", assistantCol: "answer" } as const;
+const encoderSpec = { tokenizerDir: QWEN3_DIR, chatTemplate: "qwen", skipRules: "think-tags-and-end" };
+const jsonl = writeJsonl(join(dir, "qa.jsonl"), rows);
+const parquet = writeParquet(join(dir, "qa.parquet"), rows, 64);
+
+let inThread: LengthsResult;
+
+describe("computeLengths", () => {
+  it("in this thread: the encoder's length and extract tokens for every row, in order", async () => {
+    const progress: number[] = [];
+    inThread = await computeLengths({
+      source: openLocalDataset(parquet),
+      shape,
+      encoder: encoderSpec,
+      batchRows: 50,
+      onProgress: (p) => progress.push(p.rows),
+    });
+    expect(inThread.rows).toBe(300);
+    expect(progress.at(-1)).toBe(300);
+    const tok = loadTokenizer(QWEN3_DIR);
+    const enc = new ChatEncoder({ tokenizer: tok, template: resolveChatTemplate({ builtin: "qwen" }) });
+    for (const i of [0, 5, 22, 299]) {
+      const e = enc.encode(exampleFromRow(rows[i] as unknown as Record<string, unknown>, shape));
+      expect(inThread.length[i]).toBe(e.ids.length);
+    }
+    // the empty answer still has the think block; with think tags and <|im_end|> skipped, only "\n\n" x2 remain
+    expect(inThread.extractTokens[5]).toBe(2);
+    expect(inThread.encoder.skipRules.specialTokens).toBe(true);
+    expect(Array.from(inThread.index.subarray(0, 3))).toEqual([0, 1, 2]);
+  });
+
+  it("2 worker threads (--num-proc 2) give identical results", { timeout: 60_000 }, async () => {
+    const workers = await computeLengths({
+      source: openLocalDataset(jsonl),
+      shape,
+      encoder: encoderSpec,
+      numProc: 2,
+      batchRows: 32,
+    });
+    expect(Array.from(workers.length)).toEqual(Array.from(inThread.length));
+    expect(Array.from(workers.extractTokens)).toEqual(Array.from(inThread.extractTokens));
+    expect(workers.tokens).toBe(inThread.tokens);
+  });
+
+  it("writes index + length Parquet that joins back by index", async () => {
+    const file = join(dir, "lengths.parquet");
+    writeLengthsParquet(file, inThread);
+    const md = await parquetMetadataAsync(await asyncBufferFromFile(file));
+    expect(parquetSchema(md).children.map((c) => [c.element.name, c.element.type])).toEqual([
+      ["index", "INT32"],
+      ["length", "INT32"],
+      ["extract_tokens", "INT32"],
+    ]);
+    expect(md.key_value_metadata?.find((kv) => kv.key === "logitpack.chat")?.value).toContain('"name":"qwen"');
+    const table = await readLengths(openLocalDataset(file));
+    expect(Array.from(table.length.subarray(0, 300))).toEqual(Array.from(inThread.length));
+    expect(Array.from(table.extractTokens?.subarray(0, 300) ?? [])).toEqual(Array.from(inThread.extractTokens));
+  });
+
+  it("a missing column names it, its flag and the existing columns", async () => {
+    let error: unknown;
+    try {
+      await computeLengths({
+        source: openLocalDataset(parquet),
+        shape: { kind: "columns", userCol: "question", assistantCol: "response" },
+        encoder: encoderSpec,
+        flagOf: (c) => (c === "response" ? "--assistant-col" : "--user-col"),
+      });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SamplerError);
+    expect((error as SamplerError).code).toBe("MISSING_COLUMN");
+    expect((error as SamplerError).flag).toBe("--assistant-col");
+    expect((error as Error).message).toContain(
+      'no column "response" in the dataset; its columns are: "question", "answer", "subject"',
+    );
+    let lengthCol: unknown;
+    try {
+      await readLengths(openLocalDataset(parquet), { lengthCol: "len" });
+    } catch (e) {
+      lengthCol = e;
+    }
+    expect((lengthCol as SamplerError).flag).toBe("--tokenized-dataset");
+  });
+
+  it("invalid rows: an error with the row number, or skipped and reported", async () => {
+    const bad = writeJsonl(join(dir, "bad.jsonl"), [rows[0], { ...rows[1], answer: "x\uFDD0" }, rows[2]]);
+    await expect(computeLengths({ source: openLocalDataset(bad), shape, encoder: encoderSpec })).rejects.toThrow(
+      /row 1.*sentinel/,
+    );
+    const skipped = await computeLengths({
+      source: openLocalDataset(bad),
+      shape,
+      encoder: encoderSpec,
+      invalidRows: "skip",
+    });
+    expect(Array.from(skipped.length).map((l) => l > 0)).toEqual([true, false, true]);
+    expect(skipped.invalid.map((x) => x.row)).toEqual([1]);
+  });
+});
+
+describe("prepareBatches", () => {
+  it("joins lengths, filters, samples per subject, batches longest first; deterministic", async () => {
+    const run = () =>
+      prepareBatches({
+        source: openLocalDataset(parquet),
+        shape,
+        lengths: inThread,
+        subjectCol: "subject",
+        select: { maxSeqLen: 600, sampleSubject: { "*": 60, math: 20 }, randomSample: true, seed: 7 },
+      });
+    const a = await run();
+    const b = await run();
+    expect(a).toEqual(b);
+    const tooLong = Array.from(inThread.length).filter((l) => l > 600).length;
+    expect(a.stats.skippedTooLong).toBe(tooLong);
+    expect(a.stats.perSubject?.math).toBeLessThanOrEqual(20);
+    expect(a.stats.selected).toBe(a.plan.order.length);
+    const lens = Array.from(a.plan.lengths ?? []);
+    expect(lens).toEqual([...lens].sort((x, y) => y - x));
+    expect(a.sorted).toBe(true);
+    expect(a.padding?.waste).toBeLessThan(0.1);
+  });
+
+  it("shards partition the selection", async () => {
+    const whole = await prepareBatches({ source: openLocalDataset(jsonl), lengths: inThread, shape });
+    const seen: number[] = [];
+    let batches = 0;
+    for (let s = 0; s < 3; s++) {
+      const p = await prepareBatches({
+        source: openLocalDataset(jsonl),
+        lengths: inThread,
+        shape,
+        shard: { index: s, count: 3 },
+      });
+      seen.push(...p.plan.order);
+      batches += numBatches(p.plan);
+      expect(p.totalBatches).toBe(numBatches(whole.plan));
+    }
+    expect(batches).toBe(numBatches(whole.plan));
+    expect(seen.sort((x, y) => x - y)).toEqual(Array.from(whole.plan.order).sort((x, y) => x - y));
+  });
+
+  it("without lengths: dataset order, conservative batch size, empty answers dropped by text", async () => {
+    const p = await prepareBatches({ source: openLocalDataset(jsonl), shape, select: { maxSeqLen: undefined } });
+    expect(p.sorted).toBe(false);
+    const empties = rows.filter((r) => r.answer.trim() === "").length;
+    expect(p.stats.skippedEmpty).toBe(empties);
+    expect(numBatches(p.plan)).toBe(300 - empties);
+    expect(Array.from(p.plan.order)).toEqual(Array.from(p.plan.order).sort((x, y) => x - y));
+    const sized = await prepareBatches({ source: openLocalDataset(jsonl), shape, unsortedBatchSize: 8 });
+    expect(numBatches(sized.plan)).toBe(Math.ceil((300 - empties) / 8));
+  });
+
+  it("errors: missing subject column, lengths that do not cover the dataset, all-zero assistant tokens", async () => {
+    await expect(prepareBatches({ source: openLocalDataset(jsonl), subjectCol: "topic" })).rejects.toThrow(
+      /--subject-col.*no column "topic".*"question", "answer", "subject"/,
+    );
+    const short = { length: inThread.length.slice(0, 100), extractTokens: undefined };
+    await expect(prepareBatches({ source: openLocalDataset(jsonl), lengths: short })).rejects.toThrow(
+      /cover 100 examples but the dataset has 300/,
+    );
+    const zero = { length: inThread.length, extractTokens: new Int32Array(300) };
+    await expect(prepareBatches({ source: openLocalDataset(jsonl), lengths: zero })).rejects.toThrow(
+      /0 assistant tokens in all 300/,
+    );
+  });
+});

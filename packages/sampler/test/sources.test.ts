@@ -1,0 +1,103 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { SamplerError } from "../src/errors.js";
+import { type DatasetSource, openDataset, openLocalDataset, openLocalFiles, type RowBatch } from "../src/sources.js";
+import { qaRows, tempDir, writeJsonl, writeParquet } from "./fixtures.js";
+
+async function collect(source: DatasetSource, options?: { columns?: string[]; batchRows?: number }) {
+  const batches: RowBatch[] = [];
+  for await (const b of source.batches(options)) {
+    batches.push(b);
+  }
+  return batches;
+}
+
+const codeOf = async (p: Promise<unknown> | (() => unknown)) => {
+  try {
+    await (typeof p === "function" ? p() : p);
+  } catch (error) {
+    return error instanceof SamplerError ? `${error.code}: ${error.message}` : String(error);
+  }
+  return "ok";
+};
+
+describe("sources", () => {
+  const dir = tempDir();
+  const rows = qaRows(250);
+
+  it("Parquet: row group by row group, projected, row numbers continuous", async () => {
+    const src = openLocalDataset(writeParquet(join(dir, "a.parquet"), rows, 100));
+    expect(await src.columns()).toEqual(["question", "answer", "subject"]);
+    expect(await src.numRows()).toBe(250);
+    const batches = await collect(src, { columns: ["answer"], batchRows: 64 });
+    expect(batches.map((b) => [b.start, b.rows.length])).toEqual([
+      [0, 64],
+      [64, 36],
+      [100, 64],
+      [164, 36],
+      [200, 50],
+    ]);
+    expect(batches[2]?.rows[0]).toEqual({ answer: rows[100]?.answer });
+  });
+
+  it("JSONL and JSON give the same rows", async () => {
+    const jsonl = openLocalDataset(writeJsonl(join(dir, "b.jsonl"), rows));
+    const jsonFile = join(dir, "c.json");
+    writeFileSync(jsonFile, JSON.stringify({ data: rows }));
+    const json = openLocalDataset(jsonFile);
+    const flat = async (s: DatasetSource) => (await collect(s, { batchRows: 100 })).flatMap((b) => b.rows);
+    expect(await flat(jsonl)).toEqual(rows);
+    expect(await flat(json)).toEqual(rows);
+    expect(await jsonl.columns()).toEqual(["question", "answer", "subject"]);
+    expect(await json.numRows()).toBe(250);
+  });
+
+  it("a folder is its files in sorted order; split selects files", async () => {
+    const d = join(dir, "hub");
+    writeParquet(join(d, "data", "train-00001-of-00002.parquet"), rows.slice(100), 50);
+    writeParquet(join(d, "data", "train-00000-of-00002.parquet"), rows.slice(0, 100), 50);
+    writeJsonl(join(d, "data", "test-00000-of-00001.jsonl"), rows.slice(0, 3));
+    const train = openLocalDataset(d, { split: "train" });
+    expect(await train.numRows()).toBe(250);
+    const all = (await collect(train)).flatMap((b) => b.rows);
+    expect(all.map((r) => r.question)).toEqual(rows.map((r) => r.question));
+    const both = openLocalDataset(d);
+    expect(await both.numRows()).toBeUndefined();
+    const batches = await collect(both);
+    // sorted paths: data/test-* (3 rows) first, then the two train files (row groups of 50)
+    expect(batches.map((b) => b.start)).toEqual([0, 3, 53, 103, 153, 203]);
+    expect(batches[0]?.rows[0]).toEqual(rows[0]);
+  });
+
+  it("errors name the flag, the file and the line", async () => {
+    expect(await codeOf(() => openLocalDataset(join(dir, "nope")))).toMatch(
+      /^SOURCE_NOT_FOUND: \[sampler\] --dataset: no such/,
+    );
+    writeFileSync(join(dir, "x.csv"), "a,b");
+    expect(await codeOf(() => openLocalDataset(join(dir, "x.csv")))).toMatch(/^UNSUPPORTED_SOURCE/);
+    const bad = writeJsonl(join(dir, "bad.jsonl"), [{ a: 1 }]);
+    writeFileSync(bad, '{"a": 1}\n{"a": \n');
+    expect(await codeOf(collect(openLocalDataset(bad)))).toMatch(
+      /^INVALID_ROW: .*bad\.jsonl, row 1: line 2 is not JSON/,
+    );
+    expect(await codeOf(openDataset("org/dataset"))).toMatch(/^UNSUPPORTED_SOURCE: .*needs a Hub provider/);
+    expect(await codeOf(openDataset("./not/here.parquet"))).toMatch(/^SOURCE_NOT_FOUND/);
+  });
+
+  it("Hub datasets go through the injected provider", async () => {
+    const file = writeJsonl(join(dir, "hubfile.jsonl"), rows.slice(0, 5));
+    const seen: unknown[] = [];
+    const src = await openDataset("org/name", {
+      split: "train",
+      hub: {
+        open: async (repo, options) => {
+          seen.push([repo, options]);
+          return openLocalFiles([file], repo);
+        },
+      },
+    });
+    expect(seen).toEqual([["org/name", { split: "train" }]]);
+    expect((await collect(src)).flatMap((b) => b.rows)).toHaveLength(5);
+  });
+});
