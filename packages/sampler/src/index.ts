@@ -24,6 +24,8 @@ export { buildEncoder } from "./measure.js";
 export type { BatchingOptions, PreparedBatches, PrepareOptions } from "./prepare.js";
 export { isEmptyResponse, prepareBatches } from "./prepare.js";
 export { seededRandom } from "./random.js";
+export type { RowReader, RowReaderOptions } from "./row-reader.js";
+export { openRowReader } from "./row-reader.js";
 export type { ExampleTable, Selection, SelectionStats, SelectOptions, SubjectQuota } from "./select.js";
 export { parseSampleSubject, selectExamples } from "./select.js";
 export type { Shard } from "./shard.js";

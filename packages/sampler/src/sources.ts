@@ -46,23 +46,24 @@ export class ParquetFileSource implements DatasetSource {
     this.name = file;
   }
 
-  #metadata() {
+  /** The file's Parquet metadata (read once). */
+  metadata(): Promise<Awaited<ReturnType<typeof parquetMetadataAsync>>> {
     this.#meta ??= asyncBufferFromFile(this.file).then((buf) => parquetMetadataAsync(buf));
     return this.#meta;
   }
 
   async columns(): Promise<string[]> {
-    const md = await this.#metadata();
+    const md = await this.metadata();
     return parquetSchema(md).children.map((c) => c.element.name);
   }
 
   async numRows(): Promise<number> {
-    return Number((await this.#metadata()).num_rows);
+    return Number((await this.metadata()).num_rows);
   }
 
   async *batches(options: { columns?: readonly string[]; batchRows?: number } = {}): AsyncIterable<RowBatch> {
     const file = await asyncBufferFromFile(this.file);
-    const metadata = await this.#metadata();
+    const metadata = await this.metadata();
     const batchRows = options.batchRows ?? DEFAULT_BATCH_ROWS;
     let rowStart = 0;
     for (const rg of metadata.row_groups) {
@@ -169,6 +170,11 @@ export class JsonFileSource implements DatasetSource {
     this.name = file;
   }
 
+  /** All rows (the file is parsed whole once). */
+  load(): Record<string, unknown>[] {
+    return this.#load();
+  }
+
   #load(): Record<string, unknown>[] {
     if (this.#rows) {
       return this.#rows;
@@ -228,6 +234,7 @@ export class ConcatSource implements DatasetSource {
 
   async numRows(): Promise<number | undefined> {
     let n = 0;
+    // (JSONL parts have no cheap count: undefined)
     for (const p of this.parts) {
       const k = await p.numRows();
       if (k === undefined) {

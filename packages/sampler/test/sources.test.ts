@@ -101,3 +101,39 @@ describe("sources", () => {
     expect((await collect(src)).flatMap((b) => b.rows)).toHaveLength(5);
   });
 });
+
+describe("row readers (random access by dataset index)", () => {
+  const dir = tempDir();
+  const rows = qaRows(230);
+  const want = [229, 0, 17, 100, 101, 99, 17, 64, 200];
+
+  it("Parquet, JSONL (with blank lines), JSON and folders return the rows asked, in order", async () => {
+    const { openRowReader } = await import("../src/row-reader.js");
+    const jsonlFile = join(dir, "r.jsonl");
+    writeFileSync(
+      jsonlFile,
+      `\n${rows.map((r, i) => (i === 50 ? `${JSON.stringify(r)}\n  \n` : JSON.stringify(r))).join("\n")}\n`,
+    );
+    const jsonFile = join(dir, "r.json");
+    writeFileSync(jsonFile, JSON.stringify(rows));
+    writeParquet(join(dir, "f", "a-0.parquet"), rows.slice(0, 70), 32);
+    writeJsonl(join(dir, "f", "a-1.jsonl"), rows.slice(70));
+    const sources = [
+      openLocalDataset(writeParquet(join(dir, "r.parquet"), rows, 32)),
+      openLocalDataset(jsonlFile),
+      openLocalDataset(jsonFile),
+      openLocalDataset(join(dir, "f")),
+    ];
+    for (const src of sources) {
+      const reader = await openRowReader(src, { cacheRowGroups: 2 });
+      expect(reader.numRows, src.name).toBe(230);
+      expect(await reader.read(want), src.name).toEqual(want.map((i) => rows[i]));
+      const streamed = (await collect(src)).flatMap((b) => b.rows);
+      expect(await reader.read(Int32Array.from({ length: 230 }, (_, i) => i))).toEqual(streamed);
+      await expect(reader.read([230])).rejects.toThrow(/out of range/);
+      await reader.close();
+    }
+    const projected = await openRowReader(openLocalDataset(join(dir, "r.parquet")), { columns: ["answer"] });
+    expect(await projected.read([3])).toEqual([{ answer: rows[3]?.answer }]);
+  });
+});
