@@ -5,15 +5,9 @@
  */
 import { type EncodedRow, encodeNucleusSample, type NucleusInput } from "../src/index.js";
 
-export function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    return (s >>> 0) / 4294967296;
-  };
-}
+import { rng } from "../test/gen.js";
+
+export { rng };
 
 export const VOCAB = 151_936;
 

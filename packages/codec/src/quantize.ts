@@ -7,8 +7,8 @@
  * bounds so that dequantization sees the same numbers. Rounding is half-to-even, like numpy and torch.
  * A position whose values are all equal (max == min) stores q = 0 and round-trips exactly.
  *
- * Error bound: |x - x'| <= (max - min) / 131070 + 2^-23 * max(|min|, |max|) (the second term covers float32 rounding
- * of the stored bounds and of the result). With logits spanning 40 units that is <= 3.1e-4 + 2.4e-6·|x|.
+ * Error bound: |x - x'| <= (max - min) / 131070 + 2^-23 * max(|min|, |max|) + 2^-149 (the last two terms cover
+ * float32 rounding of the stored bounds, down to float32's smallest subnormal). With logits spanning 40 units that is <= 3.1e-4 + 2.4e-6·|x|.
  */
 export const QUANT_LEVELS = 65535;
 
@@ -91,5 +91,5 @@ export function dequantizeRange(
 
 /** The bound stated above, for one position: the largest |x - x'| quantization may introduce. */
 export function quantizationErrorBound(min: number, max: number, levels = QUANT_LEVELS): number {
-  return (max - min) / (2 * levels) + 2 ** -23 * Math.max(Math.abs(min), Math.abs(max));
+  return (max - min) / (2 * levels) + 2 ** -23 * Math.max(Math.abs(min), Math.abs(max)) + 2 ** -149;
 }

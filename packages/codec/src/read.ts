@@ -54,8 +54,19 @@ export async function openLogitFile(
   const src = source instanceof Uint8Array || source instanceof ArrayBuffer ? memorySource(source) : source;
   const name = options.name ?? (src as { url?: string }).url;
   await ensureZstd();
-  const pq = await openParquet(src, name);
-  return new LogitFile(src, pq, options, name);
+  try {
+    return new LogitFile(src, await openParquet(src, name), options, name);
+  } catch (error) {
+    throw asCodecError(error, name);
+  }
+}
+
+/** Anything unexpected while interpreting file contents is a corrupt file (the original error is the cause). */
+function asCodecError(error: unknown, file: string | undefined): CodecError {
+  if (error instanceof CodecError) {
+    return error;
+  }
+  return new CodecError("CORRUPT_FILE", `malformed metadata: ${(error as Error).message}`, { file }, { cause: error });
 }
 
 const decoder = new TextDecoder();
@@ -73,7 +84,11 @@ export class LogitFile {
   ) {
     const kv: Record<string, string> = {};
     for (const { key, value } of pq.metadata.key_value_metadata ?? []) {
-      kv[key] = typeof value === "string" ? value : value === undefined ? "" : decoder.decode(value as Uint8Array);
+      const v: unknown = value;
+      if (typeof key !== "string" || !(v === undefined || typeof v === "string" || v instanceof Uint8Array)) {
+        throw new CodecError("CORRUPT_FILE", "key-value metadata that is not text", { file: name });
+      }
+      kv[key] = v === undefined ? "" : typeof v === "string" ? v : decoder.decode(v);
     }
     const types = new Map<string, string>();
     for (const [colName, leaf] of pq.leaves) {
@@ -157,7 +172,12 @@ export class LogitFile {
       const bytes = await (next as Promise<Uint8Array[]>);
       next = i + 1 < groups.length ? this.fetchGroup(this.group(groups[i + 1] as number), names) : undefined;
       next?.catch(() => undefined);
-      const batch = this.toBatch(this.decodeGroup(g, this.group(g), names, bytes));
+      let batch: LogitBatch;
+      try {
+        batch = this.toBatch(this.decodeGroup(g, this.group(g), names, bytes));
+      } catch (error) {
+        throw asCodecError(error, this.name);
+      }
       const first = this.pq.groupStarts[g] as number;
       const r0 = Math.max(0, start - first);
       const r1 = Math.min(batch.numRows, end - first);

@@ -57,7 +57,8 @@ export async function openParquet(source: ByteSource, file?: string): Promise<Pa
   }
   let metadata: FileMetaData;
   try {
-    metadata = await parquetMetadataAsync(source, { initialFetchSize: 1 << 16 });
+    // geoparquet: false also avoids hyparquet 1.31.5 looping forever on a negative num_children
+    metadata = await parquetMetadataAsync(source, { initialFetchSize: 1 << 16, geoparquet: false });
   } catch (error) {
     if (error instanceof CodecError) {
       throw error.withContext({ file });
@@ -136,6 +137,12 @@ const defInc = (e: SchemaElement): number => (e.repetition_type === "REQUIRED" ?
 /** Walk the flat schema list; describe flat columns and (2- or 3-level) lists of primitives. */
 function describeLeaves(schema: SchemaElement[], file?: string): Map<string, LeafInfo> {
   const leaves = new Map<string, LeafInfo>();
+  for (const e of schema) {
+    const n = e.num_children;
+    if (n !== undefined && !(n >= 0 && n < schema.length)) {
+      throw new CodecError("CORRUPT_FILE", `schema element ${e.name} has ${n} children`, { file });
+    }
+  }
   const root = schema[0] as SchemaElement;
   let i = 1;
   let chunkIndex = 0;
@@ -214,6 +221,13 @@ function describeLeaves(schema: SchemaElement[], file?: string): Map<string, Lea
   }
   return leaves;
 }
+
+/**
+ * Limits for untrusted input (a corrupt or hostile footer must not make us allocate gigabytes). Real logit files
+ * are far below them: a row group is a few MB, pages ~1 MB.
+ */
+export const MAX_CHUNK_VALUES = 1 << 27; // 134M entries per column chunk (512 MB as int32)
+export const MAX_PAGE_BYTES = 1 << 28; // 256 MiB per decompressed page
 
 export interface ReadOptions {
   decompressors?: Partial<Record<CodecName, Decompressor>>;
@@ -300,6 +314,12 @@ function allocValues(kind: ValueKind, n: number): DecodedValues {
 
 type Dictionary = DecodedValues | Uint8Array[];
 
+function grow(values: DecodedValues, kind: ValueKind, need: number): DecodedValues {
+  const next = allocValues(kind, Math.max(need, values.length * 2));
+  next.set(values as never);
+  return next;
+}
+
 /**
  * Decode one column chunk into flat values (as `kind`) and per-row offsets. Works for flat primitive columns and
  * lists of primitives; pages may be v1 or v2, dictionary-encoded or not; nulls are an error (logit layouts have none).
@@ -320,12 +340,13 @@ export function decodeChunk(
   const isList = leaf.maxRep > 0;
   const binary = kind === "bytes";
   const numValues = Number(md.num_values);
-  if (numValues < 0 || numValues > 1 << 30) {
-    throw new CodecError("CORRUPT_FILE", `column chunk declares ${numValues} values`);
+  if (!(numValues >= 0 && numValues <= MAX_CHUNK_VALUES) || numRows > numValues || (!isList && numRows !== numValues)) {
+    throw new CodecError("CORRUPT_FILE", `column chunk declares ${numValues} values for ${numRows} rows`);
   }
+  // Grown as pages deliver values: declared sizes are not trusted for allocation.
   let values: DecodedValues = binary
-    ? new Uint8Array(Math.max(0, Number(md.total_uncompressed_size)))
-    : allocValues(kind, isList ? numValues : numRows);
+    ? new Uint8Array(Math.min(bytes.length * 4 + 64, Math.max(0, Number(md.total_uncompressed_size))))
+    : allocValues(kind, isList ? Math.min(numValues, bytes.length * 8 + 64) : numRows);
   const rowOffsets = isList || binary ? new Int32Array(numRows + 1) : undefined;
   let rows = 0;
   let valueCount = 0;
@@ -352,6 +373,9 @@ export function decodeChunk(
     }
     const start = reader.offset;
     const compressedSize = header.compressed_page_size;
+    if (!(header.uncompressed_page_size >= 0 && header.uncompressed_page_size <= MAX_PAGE_BYTES)) {
+      throw new CodecError("CORRUPT_FILE", `page declares ${header.uncompressed_page_size} uncompressed bytes`);
+    }
     const end = start + compressedSize;
     if (!(compressedSize >= 0) || end > bytes.length) {
       throw new CodecError("CORRUPT_FILE", `page of ${compressedSize} bytes runs past its column chunk`);
@@ -518,8 +542,20 @@ export function decodeChunk(
         throw new CodecError("CORRUPT_FILE", "more rows in a column chunk than its row group declares");
       }
     } else {
-      if (valueCount + pageValues > values.length) {
+      if (valueCount + pageValues > numValues) {
         throw new CodecError("CORRUPT_FILE", "more values than the column chunk declares");
+      }
+      if (valueCount + pageValues > values.length) {
+        // plausibility before allocating: PLAIN needs the bytes, DELTA_BINARY_PACKED >= 5 bytes per 128 values
+        const left = c.end - c.pos;
+        const width = leaf.physical === "DOUBLE" || leaf.physical === "INT64" ? 8 : 4;
+        if (
+          (encoding === "PLAIN" && pageValues * width > left) ||
+          (encoding === "DELTA_BINARY_PACKED" && pageValues > left * 26 + 1)
+        ) {
+          throw new CodecError("CORRUPT_FILE", `page holds fewer than its ${pageValues} values`);
+        }
+        values = grow(values, kind, valueCount + pageValues);
       }
       orBits |= readValues(c, encoding, leaf, kind, values, valueCount, pageValues, dictionary);
       valueCount += pageValues;
