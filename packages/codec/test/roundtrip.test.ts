@@ -63,7 +63,9 @@ describe("encode -> Parquet -> decode", () => {
       const file = await openLogitFile(await encodeLogitFile(rows));
       expect(file.numRows).toBe(inputs.length);
       const samples = (await file.readRows(0, inputs.length)) as NucleusSample[];
-      samples.forEach((s, i) => checkSample(s, inputs[i] as NucleusInput));
+      samples.forEach((s, i) => {
+        checkSample(s, inputs[i] as NucleusInput);
+      });
     });
   }
 
