@@ -3,12 +3,13 @@ import type { Example } from "./input.js";
 import { assistantMaskFromSpans } from "./mask.js";
 import {
   applySkipRules,
+  parseSkipRules,
   type ResolvedSkipRules,
   resolveSkipRules,
   type SkipRules,
   skipRulesPreset,
 } from "./skip-rules.js";
-import type { ChatTemplate } from "./template.js";
+import { ChatTemplate } from "./template.js";
 import type { ChatTokenizer } from "./tokenizer.js";
 
 export interface ChatEncoderOptions {
@@ -82,6 +83,30 @@ export class ChatEncoder {
     this.#kwargs = { ...(options.templateKwargs ?? {}) };
     this.#context = { ...this.tokenizer.specialTokensMap(), ...this.#kwargs };
     this.#addSpecial = options.addSpecialTokens ?? true;
+  }
+
+  /**
+   * Rebuilds the encoder a dataset was made with from its recorded `metadata()` (explore uses it to replay the
+   * template and skip rules). Throws `TOKENIZER_LOAD` when the tokenizer's vocabulary size differs.
+   */
+  static fromMetadata(tokenizer: ChatTokenizer, metadata: ChatEncoderMetadata): ChatEncoder {
+    if (metadata.vocabSize !== tokenizer.vocabSize) {
+      throw new ChatError(
+        "TOKENIZER_LOAD",
+        `tokenizer ${tokenizer.name} has ${tokenizer.vocabSize} tokens but the dataset was made with ` +
+          `${metadata.vocabSize} (${metadata.tokenizer})`,
+      );
+    }
+    const options: ChatEncoderOptions = {
+      tokenizer,
+      skipRules: parseSkipRules(metadata.skipRules, "metadata.skipRules"),
+      templateKwargs: metadata.templateKwargs,
+      addSpecialTokens: metadata.addSpecialTokens,
+    };
+    if (metadata.template !== null) {
+      options.template = new ChatTemplate(metadata.template.source, { name: metadata.template.name });
+    }
+    return new ChatEncoder(options);
   }
 
   /** Renders (chat) or concatenates (base) an example: the text and its masked spans, before tokenization. */

@@ -184,6 +184,27 @@ describe("Qwen3: hand-written masks", () => {
   });
 });
 
+describe("Qwen3: replay from metadata", () => {
+  it("an encoder rebuilt from its JSON metadata gives the same masks (what explore does)", () => {
+    const original = new ChatEncoder({
+      tokenizer: tok,
+      template: resolveChatTemplate({ builtin: "qwen" }),
+      skipRules: skipRulesPreset("no-reasoning"),
+      templateKwargs: { enable_thinking: true },
+    });
+    const meta = JSON.parse(JSON.stringify(original.metadata()));
+    expect(meta.template.name).toBe("qwen");
+    expect(meta.skipRules.regions).toEqual([{ open: "<think>", close: "</think>" }]);
+    const replay = ChatEncoder.fromMetadata(tok, meta);
+    const ex = chat(s("S"), u("Q"), a("<think>\nR\n</think>\n\nA1"), u("Q2"), a("<think>\nR2\n</think>\n\nA2"));
+    const x = original.encode(ex);
+    const y = replay.encode(ex);
+    expect(Array.from(y.ids)).toEqual(Array.from(x.ids));
+    expect(Array.from(y.extractMask)).toEqual(Array.from(x.extractMask));
+    expect(() => ChatEncoder.fromMetadata(tok, { ...meta, vocabSize: 1000 })).toThrow(/151669 tokens but the dataset/);
+  });
+});
+
 describe("Qwen3: base models", () => {
   it("whole text: every token", () => {
     const e = qwen.encode({ kind: "text", text: "Once upon a time, 漢字." });

@@ -36,6 +36,8 @@ export interface LengthsResult {
   invalid: { row: number; message: string }[];
   /** Encoder settings (template, skip rules) to store beside the lengths. */
   encoder: ChatEncoderMetadata;
+  /** How rows became examples. */
+  shape: InputShape;
 }
 
 /**
@@ -87,12 +89,13 @@ export async function computeLengths(options: ComputeLengthsOptions): Promise<Le
     }
   }
   const result = acc.finish();
-  return { ...result, encoder: encoder.metadata() };
+  return { ...result, encoder: encoder.metadata(), shape };
 }
 
 /**
  * Writes lengths as Parquet with `index` and `length` INT32 columns (the seed's lengths dataset) plus
- * `extract_tokens`; the encoder settings go into the key-value metadata (`logitpack.chat`).
+ * `extract_tokens`; the encoder settings and the input shape go into the key-value metadata (`logitpack.chat`,
+ * `logitpack.input`; `ChatEncoder.fromMetadata` rebuilds the encoder from the former).
  */
 export function writeLengthsParquet(file: string, lengths: LengthsResult, options: { lengthCol?: string } = {}): void {
   const keep: number[] = [];
@@ -109,7 +112,10 @@ export function writeLengthsParquet(file: string, lengths: LengthsResult, option
       { name: options.lengthCol ?? "length", data: pick(lengths.length), type: "INT32", nullable: false },
       { name: "extract_tokens", data: pick(lengths.extractTokens), type: "INT32", nullable: false },
     ],
-    kvMetadata: [{ key: "logitpack.chat", value: JSON.stringify(lengths.encoder) }],
+    kvMetadata: [
+      { key: "logitpack.chat", value: JSON.stringify(lengths.encoder) },
+      { key: "logitpack.input", value: JSON.stringify(lengths.shape) },
+    ],
     rowGroupSize: 1_000_000,
   });
 }

@@ -67,6 +67,7 @@ describe("computeLengths", () => {
       ["extract_tokens", "INT32"],
     ]);
     expect(md.key_value_metadata?.find((kv) => kv.key === "logitpack.chat")?.value).toContain('"name":"qwen"');
+    expect(JSON.parse(md.key_value_metadata?.find((kv) => kv.key === "logitpack.input")?.value ?? "{}")).toEqual(shape);
     const table = await readLengths(openLocalDataset(file));
     expect(Array.from(table.length.subarray(0, 300))).toEqual(Array.from(inThread.length));
     expect(Array.from(table.extractTokens?.subarray(0, 300) ?? [])).toEqual(Array.from(inThread.extractTokens));
