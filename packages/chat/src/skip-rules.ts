@@ -176,18 +176,11 @@ export function resolveSkipRules(rules: SkipRules, tokenizer: ChatTokenizer): Re
   if (rules.whitespaceAfterSkipped) {
     whitespaceId = new Uint8Array(tokenizer.vocabSize);
     for (let id = 0; id < tokenizer.vocabSize; id++) {
-      const b = tokenizer.tokenBytes(id);
-      if (b.length === 0 || tokenizer.isAdded(id)) {
+      if (tokenizer.isAdded(id)) {
         continue;
       }
-      let ws = true;
-      for (const x of b) {
-        if (!(x === 0x20 || (x >= 0x09 && x <= 0x0d))) {
-          ws = false;
-          break;
-        }
-      }
-      if (ws) {
+      const text = tokenizer.tokenText(id);
+      if (text.length > 0 && /^[ \t\n\r\f\v]+$/.test(text)) {
         whitespaceId[id] = 1;
       }
     }

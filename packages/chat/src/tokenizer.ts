@@ -55,6 +55,8 @@ export class ChatTokenizer {
   readonly config: TokenizerConfig;
   /** One past the highest token id (151,669 for Qwen3). */
   readonly vocabSize: number;
+  /** `byte-level` (GPT-2 style byte alphabet) or `metaspace` (SentencePiece style: `▁` for spaces, `<0xNN>` bytes). */
+  readonly family: "byte-level" | "metaspace";
   readonly #hf: Tokenizer;
   /** Bytes of every token, concatenated; `#byteStart[id]..#byteStart[id]+#byteLength[id]`. */
   readonly #bytes: Uint8Array;
@@ -65,12 +67,14 @@ export class ChatTokenizer {
   readonly #added: Map<string, number>;
   readonly #prefix: Uint32Array;
   readonly #suffix: Uint32Array;
+  readonly #mode: TokenizerMode;
   #scratch = new Uint8Array(1 << 16);
 
   private constructor(tokenizerJson: Record<string, unknown>, config: TokenizerConfig, name: string) {
     this.name = name;
     this.config = config;
-    checkSupported(tokenizerJson, config, name);
+    this.#mode = checkSupported(tokenizerJson, config, name);
+    this.family = this.#mode.kind;
     try {
       this.#hf = new Tokenizer(tokenizerJson, config);
     } catch (error) {
@@ -110,7 +114,19 @@ export class ChatTokenizer {
         buffer = grown;
       }
     };
+    const byteFallback = /^<0x([0-9A-Fa-f]{2})>$/;
     for (const [token, id] of Object.entries(model.vocab)) {
+      if (this.#mode.kind === "metaspace") {
+        // SentencePiece style: the token's text as is (spaces are U+2581 on both sides), or one fallback byte
+        const m = this.#mode.byteFallback ? byteFallback.exec(token) : null;
+        const encoded = m ? Uint8Array.of(Number.parseInt(m[1] as string, 16)) : utf8.encode(token);
+        reserve(encoded.length);
+        byteStart[id] = used;
+        byteLength[id] = encoded.length;
+        buffer.set(encoded, used);
+        used += encoded.length;
+        continue;
+      }
       reserve(token.length);
       const start = used;
       let ok = true;
@@ -196,7 +212,10 @@ export class ChatTokenizer {
     const offsets = new Uint32Array(total * 2);
     ids.set(prefix, 0);
     ids.set(suffix, prefix.length + n);
-    const bytes = this.#utf8(text);
+    // Metaspace tokenizers see spaces as U+2581: compare against that form (same UTF-16 positions as `text`).
+    const metaspace = this.#mode.kind === "metaspace" ? this.#mode : undefined;
+    const norm = metaspace ? text.replaceAll(" ", METASPACE) : text;
+    const bytes = this.#utf8(norm);
     const nBytes = bytes.length;
     const tb = this.#bytes;
     const tStart = this.#byteStart;
@@ -210,20 +229,20 @@ export class ChatTokenizer {
     let cul = 0;
     let cbl = 0;
     const setChar = () => {
-      if (cu >= text.length) {
+      if (cu >= norm.length) {
         cul = 0;
         cbl = 0;
         return;
       }
-      const c = text.charCodeAt(cu);
+      const c = norm.charCodeAt(cu);
       if (c < 0x80) {
         cul = 1;
         cbl = 1;
       } else if (c < 0x800) {
         cul = 1;
         cbl = 2;
-      } else if (c >= 0xd800 && c < 0xdc00 && cu + 1 < text.length) {
-        const d = text.charCodeAt(cu + 1);
+      } else if (c >= 0xd800 && c < 0xdc00 && cu + 1 < norm.length) {
+        const d = norm.charCodeAt(cu + 1);
         if (d >= 0xdc00 && d < 0xe000) {
           cul = 2;
           cbl = 4;
@@ -242,11 +261,12 @@ export class ChatTokenizer {
       setChar();
     };
     setChar();
+    let sectionStart = true;
     for (let k = 0; k < n; k++) {
       const id = raw[k] as number;
       const slot = prefix.length + k;
       ids[slot] = id;
-      const len = id < tLen.length ? (tLen[id] as number) : -1;
+      let len = id < tLen.length ? (tLen[id] as number) : -1;
       if (len < 0) {
         throw new ChatError(
           "OFFSET_MISMATCH",
@@ -262,7 +282,23 @@ export class ChatTokenizer {
           nextChar();
         }
       }
-      const s = tStart[id] as number;
+      let s = tStart[id] as number;
+      const atSection = sectionStart;
+      sectionStart = (f & FLAG_ADDED) !== 0;
+      if (metaspace !== undefined && atSection && (f & FLAG_ADDED) === 0 && prepends(metaspace, norm, cu)) {
+        // the pre-tokenizer/normalizer put a U+2581 before this section: it is in the token, not in the text
+        if (len < 3 || tb[s] !== 0xe2 || tb[s + 1] !== 0x96 || tb[s + 2] !== 0x81) {
+          throw this.#mismatch(text, k, id, cu);
+        }
+        s += 3;
+        len -= 3;
+        if (len === 0) {
+          // a token made of the prepended U+2581 alone: HF gives it the span of the section's first character
+          offsets[2 * slot] = cu;
+          offsets[2 * slot + 1] = cu + cul;
+          continue;
+        }
+      }
       if (p + len > nBytes) {
         throw this.#mismatch(text, k, id, cu);
       }
@@ -310,9 +346,10 @@ export class ChatTokenizer {
     return this.#bytes.subarray(s, s + len);
   }
 
-  /** A token's text (bytes decoded as UTF-8; a token that splits a character shows U+FFFD). */
+  /** A token's text (bytes decoded as UTF-8, U+2581 shown as a space; a partial character shows U+FFFD). */
   tokenText(id: number): string {
-    return utf8Decoder.decode(this.tokenBytes(id));
+    const t = utf8Decoder.decode(this.tokenBytes(id));
+    return this.#mode.kind === "metaspace" && !this.isAdded(id) ? t.replaceAll(METASPACE, " ") : t;
   }
 
   /** Id of the single token whose text is exactly `text` (an added token's content or a vocab entry), if any. */
@@ -321,7 +358,9 @@ export class ChatTokenizer {
     if (added !== undefined) {
       return added;
     }
-    const id = this.#hf.token_to_id(byteLevelString(utf8.encode(text)));
+    const id = this.#hf.token_to_id(
+      this.#mode.kind === "metaspace" ? text.replaceAll(" ", METASPACE) : byteLevelString(utf8.encode(text)),
+    );
     return id === undefined || this.#flags[id] !== 0 ? undefined : id;
   }
 
@@ -391,6 +430,35 @@ export class ChatTokenizer {
 }
 
 const EMPTY = new Uint32Array(0);
+/** SentencePiece's space marker, U+2581. */
+const METASPACE = "\u2581";
+
+/** How text maps to token bytes. */
+type TokenizerMode =
+  | { kind: "byte-level" }
+  | {
+      kind: "metaspace";
+      /**
+       * Where a U+2581 is put before a text section (the text between added tokens): `section` every section
+       * (a `Prepend` normalizer), `always` every section not starting with one, `first` only a section at text
+       * position 0 (Metaspace `prepend_scheme`), `never`.
+       */
+      prepend: "section" | "always" | "first" | "never";
+      byteFallback: boolean;
+    };
+
+function prepends(mode: { prepend: "section" | "always" | "first" | "never" }, norm: string, at: number): boolean {
+  switch (mode.prepend) {
+    case "section":
+      return true;
+    case "always":
+      return norm.charCodeAt(at) !== 0x2581;
+    case "first":
+      return at === 0 && norm.charCodeAt(at) !== 0x2581;
+    case "never":
+      return false;
+  }
+}
 const EMPTY_BYTES = new Uint8Array(0);
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -461,20 +529,18 @@ function byteLevelString(bytes: Uint8Array): string {
   return s;
 }
 
-/** Throws `UNSUPPORTED_TOKENIZER` for settings whose offsets this package cannot reproduce. */
-function checkSupported(json: Record<string, unknown>, config: TokenizerConfig, name: string): void {
+/** Throws `UNSUPPORTED_TOKENIZER` for settings whose offsets this package cannot reproduce; else the mode. */
+function checkSupported(json: Record<string, unknown>, config: TokenizerConfig, name: string): TokenizerMode {
   const model = json.model as Record<string, unknown>;
   const unsupported = (what: string) =>
     new ChatError(
       "UNSUPPORTED_TOKENIZER",
-      `tokenizer ${name}: ${what}. Only byte-level BPE tokenizers (Qwen, Llama 3, DeepSeek, GPT-2 style) with an NFC ` +
-        "or no normalizer are supported, because only their offsets can be verified byte by byte",
+      `tokenizer ${name}: ${what}. Supported: byte-level BPE (Qwen, Llama 3, DeepSeek, GPT-2 style) and ` +
+        "SentencePiece-style BPE with U+2581 spaces and byte fallback (Llama 2, Gemma, Mistral), with no " +
+        "normalizer but NFC, Prepend/Replace of U+2581; only their offsets can be verified byte by byte",
     );
-  if (model.type !== undefined && model.type !== "BPE") {
-    throw unsupported(`model type ${String(model.type)}`);
-  }
-  if (!isRecord(model.vocab)) {
-    throw unsupported("model.vocab is not an object");
+  if (!isRecord(model.vocab) && !Array.isArray(model.vocab)) {
+    throw unsupported("model.vocab is missing");
   }
   const types = (node: unknown): Record<string, unknown>[] => {
     if (!isRecord(node)) {
@@ -488,19 +554,7 @@ function checkSupported(json: Record<string, unknown>, config: TokenizerConfig, 
   };
   const pre = types(json.pre_tokenizer);
   const dec = types(json.decoder);
-  if (!pre.some((t) => t.type === "ByteLevel") && !dec.some((t) => t.type === "ByteLevel")) {
-    throw unsupported("no ByteLevel pre-tokenizer or decoder");
-  }
-  for (const t of pre) {
-    if (t.type === "ByteLevel" && t.add_prefix_space === true) {
-      throw unsupported("ByteLevel add_prefix_space is true (the prefix space is not in the text)");
-    }
-  }
-  for (const t of types(json.normalizer)) {
-    if (t.type !== "NFC") {
-      throw unsupported(`normalizer ${String(t.type)}`);
-    }
-  }
+  const norm = types(json.normalizer);
   for (const t of types(json.post_processor)) {
     if (t.type === "ByteLevel" && t.trim_offsets === true) {
       throw unsupported("the ByteLevel post-processor trims offsets (trim_offsets: true)");
@@ -509,4 +563,55 @@ function checkSupported(json: Record<string, unknown>, config: TokenizerConfig, 
   if (config.remove_space === true || config.do_lowercase_and_remove_accent === true) {
     throw unsupported("tokenizer_config removes spaces or lowercases");
   }
+  const byteLevel = pre.some((t) => t.type === "ByteLevel") || dec.some((t) => t.type === "ByteLevel");
+  if (byteLevel) {
+    if (model.type !== undefined && model.type !== "BPE") {
+      throw unsupported(`model type ${String(model.type)}`);
+    }
+    if (!isRecord(model.vocab)) {
+      throw unsupported("model.vocab is not an object");
+    }
+    for (const t of pre) {
+      if (t.type === "ByteLevel" && t.add_prefix_space === true) {
+        throw unsupported("ByteLevel add_prefix_space is true (the prefix space is not in the text)");
+      }
+    }
+    for (const t of norm) {
+      if (t.type !== "NFC") {
+        throw unsupported(`normalizer ${String(t.type)}`);
+      }
+    }
+    return { kind: "byte-level" };
+  }
+  const metaspacePre = pre.filter((t) => t.type === "Metaspace");
+  const replaces = (t: Record<string, unknown>) =>
+    t.type === "Replace" && isRecord(t.pattern) && t.pattern.String === " " && t.content === METASPACE;
+  const spaceMarker = metaspacePre.length > 0 || norm.some(replaces);
+  if (!spaceMarker) {
+    throw unsupported("neither a ByteLevel nor a Metaspace/U+2581 scheme");
+  }
+  if (model.type !== "BPE" || !isRecord(model.vocab)) {
+    throw unsupported(`model type ${String(model.type)} (only BPE for SentencePiece-style tokenizers)`);
+  }
+  let prepend: "section" | "always" | "first" | "never" = "never";
+  for (const t of norm) {
+    if (t.type === "Prepend" && t.prepend === METASPACE) {
+      prepend = "section";
+    } else if (t.type !== "NFC" && !replaces(t)) {
+      throw unsupported(`normalizer ${String(t.type)}`);
+    }
+  }
+  for (const t of pre) {
+    if (t.type !== "Metaspace" || (t.replacement !== undefined && t.replacement !== METASPACE)) {
+      throw unsupported(`pre-tokenizer ${String(t.type)}`);
+    }
+    if (prepend === "never") {
+      const scheme = t.prepend_scheme ?? "always";
+      if (scheme !== "always" && scheme !== "first" && scheme !== "never") {
+        throw unsupported(`Metaspace prepend_scheme ${String(scheme)}`);
+      }
+      prepend = scheme;
+    }
+  }
+  return { kind: "metaspace", prepend, byteFallback: model.byte_fallback === true };
 }
