@@ -3,7 +3,7 @@
  * model's (most positions 1-5 entries, a long tail up to 100: a discretized log-normal); 24 sampled tail entries;
  * ids over Qwen3's 151,936 logits with a Zipf-like skew; logits shaped like a peaked softmax head.
  */
-import { type EncodedRow, encodeNucleusSample, type NucleusInput } from "../src/index.js";
+import type { NucleusInput } from "../src/index.js";
 
 import { rng } from "../test/gen.js";
 
@@ -41,18 +41,4 @@ export function sampleInput(index: number, tokens: number, r: () => number, samp
     logsumexp[t] = head + 0.05 + r() * 0.5;
   }
   return { index, topCounts, topIds, topLogits, sampledIds, sampledLogits, logsumexp };
-}
-
-/** Rows until at least `minTokens` positions. */
-export function makeShard(minTokens: number, seed = 7): { rows: EncodedRow[]; tokens: number } {
-  const r = rng(seed);
-  const rows: EncodedRow[] = [];
-  let tokens = 0;
-  let i = 0;
-  while (tokens < minTokens) {
-    const t = 200 + Math.floor(r() * 1800);
-    rows.push(encodeNucleusSample(sampleInput(i++, t, r)));
-    tokens += t;
-  }
-  return { rows, tokens };
 }

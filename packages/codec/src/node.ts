@@ -38,7 +38,7 @@ export async function fileSource(path: string): Promise<ByteSource> {
           }
           done += bytesRead;
         }
-        return buf.buffer.slice(0, done) as ArrayBuffer;
+        return (done === buf.length ? buf.buffer : buf.buffer.slice(0, done)) as ArrayBuffer;
       } finally {
         await fh.close();
       }

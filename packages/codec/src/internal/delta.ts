@@ -95,13 +95,29 @@ function packMiniblock(out: ByteWriter, m0: number, width: number): void {
   out.offset = o;
 }
 
+const words = new Uint32Array(34);
+let scratch = new Int32Array(1 << 16);
+
 type IntTarget = Int32Array | Uint16Array | Uint8Array | Uint32Array;
 
 /**
  * Decode a DELTA_BINARY_PACKED stream into `out[outOffset...]`, at most `count` values. Returns the bitwise OR
  * of every decoded value, so that callers can check a range (e.g. `(or >>> 16) !== 0` for uint16) without a pass.
+ * Narrower targets are filled from an int32 scratch with one native copy (keeps the hot loop monomorphic).
  */
 export function readDeltaBinaryPacked(c: Cursor, out: IntTarget, outOffset: number, count: number): number {
+  if (out instanceof Int32Array) {
+    return decodeInto(c, out, outOffset, count);
+  }
+  if (scratch.length < count) {
+    scratch = new Int32Array(Math.max(count, scratch.length * 2));
+  }
+  const or = decodeInto(c, scratch, 0, count);
+  out.set(scratch.subarray(0, count), outOffset);
+  return or;
+}
+
+function decodeInto(c: Cursor, out: Int32Array, outOffset: number, count: number): number {
   const blockSize = readVarint(c);
   const miniblocks = readVarint(c);
   const total = readVarint(c);
@@ -136,56 +152,47 @@ export function readDeltaBinaryPacked(c: Cursor, out: IntTarget, outOffset: numb
       if (width > 32) {
         throw new CodecError("CORRUPT_FILE", `DELTA_BINARY_PACKED bit width ${width} > 32`);
       }
-      const byteLen = (perMini * width) >>> 3;
       const n = Math.min(perMini, oEnd - o);
       if (c.pos + ((n * width + 7) >>> 3) > c.end) {
         throw new CodecError("CORRUPT_FILE", "DELTA_BINARY_PACKED miniblock past the end of its page");
       }
-      let p = c.pos;
       if (width === 0) {
         for (let k = 0; k < n; k++) {
           value = (value + minDelta) | 0;
           out[o++] = value;
           or |= value;
         }
-      } else if (width <= 24) {
-        const mask = (1 << width) - 1;
-        let buf = 0;
-        let bits = 0;
-        for (let k = 0; k < n; k++) {
-          while (bits < width) {
-            buf |= (bytes[p++] as number) << bits;
-            bits += 8;
-          }
-          value = (value + minDelta + (buf & mask)) | 0;
-          buf >>>= width;
-          bits -= width;
-          out[o++] = value;
-          or |= value;
-        }
       } else {
-        for (let k = 0; k < n; k++) {
-          let bit = k * width;
-          let acc = 0;
-          let mul = 1;
-          let remaining = width;
-          while (remaining > 0) {
-            const byte = bytes[p + (bit >>> 3)] as number;
-            const shift = bit & 7;
-            const take = Math.min(8 - shift, remaining);
-            acc += ((byte >>> shift) & ((1 << take) - 1)) * mul;
-            mul *= 2 ** take;
-            bit += take;
-            remaining -= take;
+        // 32 values at a time: load their 4*width bytes as width little-endian words (bytes past the page read
+        // as 0 and only feed values beyond n), then cut each value out of one or two words.
+        const mask = width === 32 ? -1 : (1 << width) - 1;
+        let p = c.pos;
+        let bit = 0;
+        for (let done = 0; done < n; done += 32) {
+          for (let k = 0; k < width; k++, p += 4) {
+            words[k] =
+              (bytes[p] as number) |
+              ((bytes[p + 1] as number) << 8) |
+              ((bytes[p + 2] as number) << 16) |
+              ((bytes[p + 3] as number) << 24);
           }
-          value = (value + minDelta + acc) | 0;
-          out[o++] = value;
-          or |= value;
+          words[width] = 0;
+          bit = 0;
+          const end = Math.min(32, n - done);
+          for (let k = 0; k < end; k++) {
+            const wi = bit >>> 5;
+            const sh = bit & 31;
+            // (w << 1) << (31 - sh) is w << (32 - sh), and 0 when sh is 0: no branch per value
+            const v = ((words[wi] as number) >>> sh) | (((words[wi + 1] as number) << 1) << (31 - sh));
+            value = (value + minDelta + (v & mask)) | 0;
+            out[o++] = value;
+            or |= value;
+            bit += width;
+          }
         }
       }
-      c.pos += byteLen;
+      c.pos += (perMini * width) >>> 3;
     }
   }
-  // Skip whatever remains of the stream (values beyond `count`): the caller knows the page end.
   return or;
 }
