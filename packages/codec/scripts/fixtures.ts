@@ -110,7 +110,7 @@ async function duckFixtures(dir: string): Promise<void> {
       rows.map((r) => {
         const o: Record<string, unknown> = { index: r.index, num_tokens: r.numTokens };
         for (const [k, v] of Object.entries(r.columns)) {
-          o[k] = k.endsWith("_high") ? hex(v as Uint8Array) : [...(v as ArrayLike<number>)];
+          o[k] = k.endsWith("_high") ? hex(v as Uint8Array) : Array.from(v as ArrayLike<number>);
           if (k.endsWith("_logits_quantized")) {
             o[`${k}_u8`] = hex(Uint8Array.from(v as Uint16Array, (x) => Math.floor(x / 257)));
           }

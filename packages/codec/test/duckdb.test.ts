@@ -56,7 +56,7 @@ async function expectDuckSees(path: string, rows: EncodedRow[]): Promise<void> {
     expect(g["index"]).toBe(row.index);
     expect(g["num_tokens"]).toBe(row.numTokens);
     for (const c of LIST_COLUMNS) {
-      const want = [...(row.columns[c] as ArrayLike<number>)];
+      const want = Array.from(row.columns[c] as ArrayLike<number>);
       const have = (g[c] as (number | string)[]).map(Number);
       if (c.endsWith("_min") || c.endsWith("_max")) {
         expect(have.map(Math.fround)).toEqual(want);
@@ -134,7 +134,7 @@ async function duckWrite(rows: EncodedRow[], path: string, copyOptions: string, 
       rows.map((r) => {
         const o: Record<string, unknown> = { index: r.index, num_tokens: r.numTokens };
         for (const [k, v] of Object.entries(r.columns)) {
-          o[k] = k.endsWith("_high") ? hex(v as Uint8Array) : [...(v as ArrayLike<number>)];
+          o[k] = k.endsWith("_high") ? hex(v as Uint8Array) : Array.from(v as ArrayLike<number>);
           if (legacy && k.endsWith("_logits_quantized")) {
             // the u8 variant: one byte per value (our uint16 values scaled down)
             o[`${k}_u8`] = hex(Uint8Array.from(v as Uint16Array, (x) => Math.floor(x / 257)));
