@@ -1,64 +1,20 @@
 /**
  * Mask computation overhead over plain tokenization, Qwen3 tokenizer, built-in `qwen` template.
- * Corpus: the Markdown files shipped in node_modules (READMEs, changelogs: English prose, code, some non-ASCII),
+ * Corpus: 2 M characters of deterministic synthetic Markdown (bench/corpus.ts: prose, lists, code, ~2 % non-ASCII),
  * cut into conversations of a user question (<= 400 chars) and an assistant answer (2-6 KB).
  * Run: pnpm --filter @logitpack/chat bench
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import { assistantMaskFromSpans, ChatEncoder, type Example, resolveChatTemplate } from "../src/index.js";
 import { loadTokenizer } from "../src/node.js";
 import { QWEN3_DIR } from "../test/qwen.js";
-
-function markdownCorpus(root: string, limitBytes: number): string[] {
-  const files: string[] = [];
-  const walk = (d: string, depth: number) => {
-    if (depth > 6) {
-      return;
-    }
-    let entries: string[];
-    try {
-      entries = readdirSync(d).sort();
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = join(d, e);
-      let st: ReturnType<typeof statSync>;
-      try {
-        st = statSync(p);
-      } catch {
-        continue;
-      }
-      if (st.isDirectory()) {
-        walk(p, depth + 1);
-      } else if (/\.md$/i.test(e) && st.size > 2000) {
-        files.push(p);
-      }
-    }
-  };
-  walk(root, 0);
-  const texts: string[] = [];
-  let total = 0;
-  for (const f of files) {
-    const t = readFileSync(f, "utf8")
-      .normalize("NFC")
-      .replace(/[\uFDD0\uFDD1]/g, "");
-    texts.push(t);
-    total += t.length;
-    if (total > limitBytes) {
-      break;
-    }
-  }
-  return texts;
-}
+import { syntheticCorpus } from "./corpus.js";
 
 const t0 = performance.now();
 const tok = loadTokenizer(QWEN3_DIR, { name: "Qwen3" });
 const loadMs = performance.now() - t0;
 const encoder = new ChatEncoder({ tokenizer: tok, template: resolveChatTemplate({ builtin: "qwen" }) });
 
-const corpus = markdownCorpus(join(import.meta.dirname, "../../../node_modules/.pnpm"), 2_000_000);
+const corpus = [syntheticCorpus(2_000_000, 1)];
 const examples: Example[] = [];
 for (const text of corpus) {
   for (let at = 0; at + 1000 < text.length; ) {

