@@ -382,9 +382,12 @@ export class ChatTokenizer {
     return this.#hf.decode(Array.from(ids));
   }
 
-  /** `bos_token`, `eos_token`, `unk_token`, `pad_token` as strings: the variables transformers passes to templates. */
-  specialTokensMap(): Record<string, string> {
-    const out: Record<string, string> = {};
+  /**
+   * `bos_token`, `eos_token`, `unk_token`, `pad_token` as strings and `additional_special_tokens`: the variables
+   * transformers passes to chat templates (`tokenizer.special_tokens_map`).
+   */
+  specialTokensMap(): Record<string, string | string[]> {
+    const out: Record<string, string | string[]> = {};
     for (const key of ["bos_token", "eos_token", "unk_token", "pad_token"] as const) {
       const v = this.config[key];
       if (typeof v === "string") {
@@ -392,6 +395,12 @@ export class ChatTokenizer {
       } else if (isRecord(v) && typeof v.content === "string") {
         out[key] = v.content;
       }
+    }
+    const extra = this.config.additional_special_tokens;
+    if (Array.isArray(extra) && extra.length > 0) {
+      out.additional_special_tokens = extra.map((t) =>
+        isRecord(t) && typeof t.content === "string" ? t.content : String(t),
+      );
     }
     return out;
   }

@@ -116,6 +116,52 @@ describe("computeLengths", () => {
   });
 });
 
+describe("other input shapes", () => {
+  it("a messages column (multi-turn, ShareGPT) and a base-model text column", async () => {
+    const convs = [
+      {
+        conversations: [
+          { from: "human", value: "Hi" },
+          { from: "gpt", value: "Hello!" },
+        ],
+      },
+      {
+        conversations: [
+          { role: "user", content: "a" },
+          { role: "assistant", content: "" },
+        ],
+      },
+      {
+        conversations: [
+          { role: "user", content: "1?" },
+          { role: "assistant", content: "One." },
+          { role: "user", content: "2?" },
+          { role: "assistant", content: "Two." },
+        ],
+      },
+    ];
+    const file = writeJsonl(join(dir, "conv.jsonl"), convs);
+    const msgShape = { kind: "messages", column: "conversations" } as const;
+    const lengths = await computeLengths({ source: openLocalDataset(file), shape: msgShape, encoder: encoderSpec });
+    // think tags and <|im_end|> skipped: the empty reply keeps its two "\n\n" tokens, the others their text too
+    expect(lengths.extractTokens[1]).toBe(2);
+    expect(lengths.extractTokens[2]).toBeGreaterThan(lengths.extractTokens[0] as number);
+    const noLengths = await prepareBatches({ source: openLocalDataset(file), shape: msgShape });
+    expect(noLengths.stats.skippedEmpty).toBe(1);
+    const text = writeJsonl(join(dir, "text.jsonl"), [{ t: "Once upon a time" }, { t: "" }, { t: "The end." }]);
+    const base = await computeLengths({
+      source: openLocalDataset(text),
+      shape: { kind: "text", textCol: "t" },
+      encoder: { tokenizerDir: QWEN3_DIR },
+    });
+    expect(Array.from(base.extractTokens)).toEqual(Array.from(base.length));
+    expect(base.length[1]).toBe(0);
+    const prepared = await prepareBatches({ source: openLocalDataset(text), lengths: base });
+    expect(prepared.stats.skippedEmpty).toBe(1);
+    expect(Array.from(prepared.plan.order)).toEqual([0, 2]);
+  });
+});
+
 describe("prepareBatches", () => {
   it("joins lengths, filters, samples per subject, batches longest first; deterministic", async () => {
     const run = () =>
