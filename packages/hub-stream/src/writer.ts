@@ -469,6 +469,10 @@ export class StreamingWriter {
       );
     } catch (error) {
       this.warn(`the backup ${backup.file} could not be uploaded yet (${(error as Error).message}); it is kept`);
+      if (!this.backupShards.includes(backup.sinkPath)) {
+        this.backupShards.push(backup.sinkPath);
+        this.stats.backups++;
+      }
       return false;
     }
     this.recordStored(backup.sinkPath, backup.indices, bytes.length);
