@@ -17,6 +17,7 @@ export {
 } from "./batches.js";
 export type { SamplerErrorCode, SamplerErrorContext } from "./errors.js";
 export { missingColumnError, SamplerError } from "./errors.js";
+export { parseIntegerFlag } from "./flags.js";
 export type { ComputeLengthsOptions, LengthsResult, LengthsTable } from "./lengths.js";
 export { computeLengths, readLengths, writeLengthsParquet } from "./lengths.js";
 export type { EncoderSpec } from "./measure.js";

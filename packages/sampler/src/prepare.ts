@@ -39,6 +39,8 @@ export interface PrepareOptions {
    * defaults and any length over 2048), i.e. conservative, as the seed is.
    */
   unsortedBatchSize?: number;
+  /** Examples without a length (-1): an error (default), or skipped and counted in `stats.skippedNoLength`. */
+  missingLengths?: "error" | "skip";
   /** The shard to keep (`resolveShard()`); default all. */
   shard?: Pick<Shard, "index" | "count">;
 }
@@ -135,13 +137,25 @@ export async function prepareBatches(options: PrepareOptions): Promise<PreparedB
         { flag: "--tokenized-dataset" },
       );
     }
+    for (let i = rows; i < lengths.length.length; i++) {
+      if (lengths.length[i] !== -1) {
+        throw new SamplerError(
+          "LENGTHS_MISMATCH",
+          `lengths have an entry for index ${i} but the dataset has ${rows} rows; were they computed for this dataset?`,
+          { flag: "--tokenized-dataset" },
+        );
+      }
+    }
     const len = lengths.length.subarray(0, rows);
-    const missing = len.indexOf(-1);
-    if (missing >= 0) {
-      throw new SamplerError("LENGTHS_MISMATCH", `example ${missing} has no precomputed length`, {
-        flag: "--tokenized-dataset",
-        row: missing,
-      });
+    // rows computeLengths skipped as invalid (length -1) are left out; any other missing length is an error
+    const invalid = new Set("invalid" in lengths ? lengths.invalid.map((x) => x.row) : []);
+    for (let i = len.indexOf(-1); i >= 0; i = len.indexOf(-1, i + 1)) {
+      if (!invalid.has(i) && options.missingLengths !== "skip") {
+        throw new SamplerError("LENGTHS_MISMATCH", `example ${i} has no precomputed length`, {
+          flag: "--tokenized-dataset",
+          row: i,
+        });
+      }
     }
     table.length = len;
     if (extract !== undefined) {

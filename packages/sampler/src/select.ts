@@ -72,6 +72,8 @@ export interface SelectionStats {
   total: number;
   skippedTooLong: number;
   skippedEmpty: number;
+  /** Examples without a length (length -1: invalid rows, or missing from precomputed lengths). */
+  skippedNoLength: number;
   /** Examples left out by subject caps or the limit. */
   notSampled: number;
   selected: number;
@@ -104,9 +106,14 @@ export function selectExamples(table: ExampleTable, options: SelectOptions = {})
   }
   let skippedTooLong = 0;
   let skippedEmpty = 0;
+  let skippedNoLength = 0;
   const pass: number[] = [];
   for (let i = 0; i < n; i++) {
     const len = table.length?.[i];
+    if (len === -1) {
+      skippedNoLength++;
+      continue;
+    }
     if (options.maxSeqLen !== undefined && len !== undefined && len > options.maxSeqLen) {
       skippedTooLong++;
       continue;
@@ -178,6 +185,7 @@ export function selectExamples(table: ExampleTable, options: SelectOptions = {})
     total: n,
     skippedTooLong,
     skippedEmpty,
+    skippedNoLength,
     notSampled: pass.length - chosen.length,
     selected: chosen.length,
   };

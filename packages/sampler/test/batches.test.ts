@@ -103,3 +103,14 @@ describe("plans", () => {
     }
   });
 });
+
+describe("integer flags", () => {
+  it("parses and names the flag on error", () => {
+    expect(parseIntegerFlag("4096", "--max-seq-len", { min: 1 })).toBe(4096);
+    expect(parseIntegerFlag(2, "--num-proc", { min: 1, max: 64 })).toBe(2);
+    for (const bad of ["", "1.5", "abc", "0", "1e3"]) {
+      expect(() => parseIntegerFlag(bad, "--limit", { min: 1 })).toThrow(/--limit: expected an integer >= 1/);
+    }
+    expect(() => parseIntegerFlag("65", "--num-proc", { min: 1, max: 64 })).toThrow(/in 1\.\.64/);
+  });
+});

@@ -113,6 +113,10 @@ describe("computeLengths", () => {
     });
     expect(Array.from(skipped.length).map((l) => l > 0)).toEqual([true, false, true]);
     expect(skipped.invalid.map((x) => x.row)).toEqual([1]);
+    // prepareBatches leaves the invalid row out instead of failing
+    const prepared = await prepareBatches({ source: openLocalDataset(bad), lengths: skipped });
+    expect(prepared.stats.skippedNoLength).toBe(1);
+    expect(Array.from(prepared.plan.order).sort()).toEqual([0, 2]);
   });
 });
 
@@ -223,6 +227,18 @@ describe("prepareBatches", () => {
     await expect(prepareBatches({ source: openLocalDataset(jsonl), lengths: short })).rejects.toThrow(
       /cover 100 examples but the dataset has 300/,
     );
+    const long = { length: Int32Array.from({ length: 400 }, () => 5), extractTokens: undefined };
+    await expect(prepareBatches({ source: openLocalDataset(jsonl), lengths: long })).rejects.toThrow(
+      /entry for index 300 but the dataset has 300 rows/,
+    );
+    const holes = { length: inThread.length.slice(), extractTokens: undefined };
+    holes.length[7] = -1;
+    await expect(prepareBatches({ source: openLocalDataset(jsonl), lengths: holes })).rejects.toThrow(
+      /example 7 has no precomputed length/,
+    );
+    const skipped = await prepareBatches({ source: openLocalDataset(jsonl), lengths: holes, missingLengths: "skip" });
+    expect(skipped.stats.skippedNoLength).toBe(1);
+    expect(Array.from(skipped.plan.order)).not.toContain(7);
     const zero = { length: inThread.length, extractTokens: new Int32Array(300) };
     await expect(prepareBatches({ source: openLocalDataset(jsonl), lengths: zero })).rejects.toThrow(
       /0 assistant tokens in all 300/,
