@@ -11,6 +11,7 @@ import {
   planTokenBudgetBatches,
 } from "../src/batches.js";
 import type { SamplerError } from "../src/errors.js";
+import { parseIntegerFlag } from "../src/flags.js";
 
 const batches = (plan: ReturnType<typeof planDynamicBatches>) =>
   Array.from({ length: numBatches(plan) }, (_, b) => Array.from(batchAt(plan, b)));
