@@ -96,6 +96,42 @@ function packMiniblock(out: ByteWriter, m0: number, width: number): void {
 }
 
 const words = new Uint32Array(34);
+
+/**
+ * One straight-line function per bit width (1..32) that unpacks a full miniblock of 32 deltas from `4 * width`
+ * bytes, applies them and stores 32 values: the shifts are constants and nothing is read twice (the technique of
+ * parquet-cpp's unpack32). Generated once at module load from this template; the state (running value, OR of
+ * all values) travels in `state`.
+ */
+type Unpack32 = (bytes: Uint8Array, p: number, out: Int32Array, o: number, minDelta: number, state: Int32Array) => void;
+
+function makeUnpack32(width: number): Unpack32 {
+  const lines: string[] = [];
+  for (let k = 0; k < width; k++) {
+    const b = `p + ${4 * k}`;
+    lines.push(
+      `const w${k} = bytes[${b}] | (bytes[${b} + 1] << 8) | (bytes[${b} + 2] << 16) | (bytes[${b} + 3] << 24);`,
+    );
+  }
+  lines.push("let value = state[0] | 0;", "let or = state[1] | 0;");
+  const mask = width === 32 ? "" : ` & ${(2 ** width - 1) >>> 0}`;
+  for (let i = 0; i < 32; i++) {
+    const bit = i * width;
+    const wi = bit >>> 5;
+    const sh = bit & 31;
+    let v = sh === 0 ? `w${wi}` : `(w${wi} >>> ${sh})`;
+    if (sh + width > 32) {
+      v = `(${v} | (w${wi + 1} << ${32 - sh}))`;
+    }
+    lines.push(`value = (value + minDelta + (${v}${mask})) | 0; out[o + ${i}] = value; or |= value;`);
+  }
+  lines.push("state[0] = value;", "state[1] = or;");
+  return new Function("bytes", "p", "out", "o", "minDelta", "state", lines.join("\n")) as Unpack32;
+}
+
+const UNPACK32: Unpack32[] = Array.from({ length: 33 }, (_, w) => (w === 0 ? () => undefined : makeUnpack32(w)));
+const unpackState = new Int32Array(2);
+
 let scratch = new Int32Array(1 << 16);
 
 type IntTarget = Int32Array | Uint16Array | Uint8Array | Uint32Array;
@@ -163,12 +199,24 @@ function decodeInto(c: Cursor, out: Int32Array, outOffset: number, count: number
           or |= value;
         }
       } else {
-        // 32 values at a time: load their 4*width bytes as width little-endian words (bytes past the page read
-        // as 0 and only feed values beyond n), then cut each value out of one or two words.
-        const mask = width === 32 ? -1 : (1 << width) - 1;
         let p = c.pos;
+        let done = 0;
+        // full groups of 32 whose bytes lie inside the page: the generated straight-line unpacker
+        if (c.pos + (perMini * width) / 8 <= c.end) {
+          const unpack = UNPACK32[width] as Unpack32;
+          unpackState[0] = value;
+          unpackState[1] = or;
+          for (; done + 32 <= n; done += 32, p += 4 * width, o += 32) {
+            unpack(bytes, p, out, o, minDelta, unpackState);
+          }
+          value = unpackState[0] as number;
+          or = unpackState[1] as number;
+        }
+        // the rest (a last partial group, or a short final miniblock): load 4*width bytes as width little-endian
+        // words (bytes past the page read as 0 and only feed values beyond n), cut each value out of one or two.
+        const mask = width === 32 ? -1 : (1 << width) - 1;
         let bit = 0;
-        for (let done = 0; done < n; done += 32) {
+        for (; done < n; done += 32) {
           for (let k = 0; k < width; k++, p += 4) {
             words[k] =
               (bytes[p] as number) |
