@@ -139,6 +139,13 @@ export async function resumeState(options: ResumeOptions): Promise<ResumeState> 
   const scanned = await scanIndices(sink, toScan, options.concurrency ?? 8);
   state.scannedFiles = scanned.length;
   for (const s of scanned) {
+    if (!s.recorded) {
+      throw new HubStreamError(
+        "SETTINGS_MISMATCH",
+        `cannot resume: the shard ${s.file.path} in ${sink.location} records no extraction settings (not written by logitpack), so its rows cannot be checked against this run. Use another output, or --force-restart to ignore earlier progress`,
+        { setting: "settings", path: s.file.path },
+      );
+    }
     const diffs = diffSettings(s.settings, settings);
     if (diffs.length > 0) {
       throw mismatch(`the shard ${s.file.path} in ${sink.location}`, diffs);

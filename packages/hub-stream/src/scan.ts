@@ -1,4 +1,4 @@
-import { type ExtractionSettings, type LogitFile, openLogitFile } from "@logitpack/codec";
+import { type ExtractionSettings, type LogitFile, META_KEYS, openLogitFile } from "@logitpack/codec";
 import { HubStreamError } from "./errors.js";
 import type { Sink, SinkFile } from "./sink.js";
 
@@ -25,6 +25,8 @@ export interface ScannedFile {
   file: SinkFile;
   indices: Int32Array;
   settings: ExtractionSettings;
+  /** Whether the file records its settings (files written by the Python tool do not). */
+  recorded: boolean;
 }
 
 /** Open a sink file for reading. */
@@ -52,7 +54,12 @@ export async function scanIndices(sink: Sink, files: readonly SinkFile[], concur
   return mapLimit(files, concurrency, async (file) => {
     const lf = await openSinkFile(sink, file);
     try {
-      return { file, indices: await lf.readIndices(), settings: lf.info.settings };
+      return {
+        file,
+        indices: await lf.readIndices(),
+        settings: lf.info.settings,
+        recorded: META_KEYS.settings in lf.info.keyValueMetadata,
+      };
     } catch (error) {
       throw new HubStreamError(
         "READ_FAILED",

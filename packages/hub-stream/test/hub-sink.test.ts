@@ -7,13 +7,16 @@ import {
   downloadToCache,
   HubSink,
   HubStreamError,
+  LocalCache,
   listRepoFiles,
   openHubLogitFile,
   resolveFileUrl,
+  resumeState,
   StreamingWriter,
   verifyDataset,
   type WriterEvent,
 } from "../src/index.js";
+import { effectiveSettings } from "../src/settings.js";
 import { makeRow, rowDigest, SETTINGS, sinkRows, tempDir } from "./helpers.js";
 
 const TOKEN = "hf_testWriteToken0123456789";
@@ -200,5 +203,21 @@ describe("HubSink against the local Hub server", () => {
     expect(s.log.slice(again).filter((r) => r.method === "GET")).toHaveLength(0);
     const report = await verifyDataset({ sink, expectedCount: 300 });
     expect(report.ok).toBe(true);
+
+    // Resume without a checkpoint reads only footers and index column chunks, by range requests.
+    const before2 = s.log.length;
+    const state = await resumeState({
+      sink,
+      cache: new LocalCache(join(await dir(), "fresh")),
+      settings: effectiveSettings("nucleus", SETTINGS),
+    });
+    expect(state.done.size).toBe(300);
+    expect(state.scannedFiles).toBe(1);
+    const resumeReads = s.log.slice(before2).filter((r) => r.route === "resolve");
+    expect(resumeReads.every((r) => r.method === "GET" && r.status === 206)).toBe(true);
+    expect(resumeReads.reduce((a, r) => a + r.bytes, 0)).toBeLessThan(shard.size / 2);
+
+    await sink.remove([shard.path]);
+    expect(await sink.list()).toEqual([]);
   });
 });

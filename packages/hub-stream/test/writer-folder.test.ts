@@ -1,5 +1,6 @@
 import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { encodeLogitFile, META_KEYS, openLogitFile } from "@logitpack/codec";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   FolderSink,
@@ -12,6 +13,26 @@ import {
   type WriterEvent,
 } from "../src/index.js";
 import { makeRow, rowDigest, SETTINGS, sinkRows, tempDir } from "./helpers.js";
+
+/** Rewrite a file so that its metadata has no logitpack.settings (re-encode is not possible: the writer adds it). */
+async function withoutSettings(bytes: Uint8Array): Promise<Uint8Array> {
+  const key = new TextEncoder().encode(META_KEYS.settings);
+  const out = bytes.slice();
+  // Rename the key in the footer in place (same length), so the codec sees no settings entry.
+  for (let i = out.length - key.length; i >= 0; i--) {
+    let match = true;
+    for (let k = 0; k < key.length && match; k++) {
+      match = out[i + k] === key[k];
+    }
+    if (match) {
+      out[i] = "x".charCodeAt(0);
+      break;
+    }
+  }
+  const lf = await openLogitFile(out);
+  expect(META_KEYS.settings in lf.info.keyValueMetadata).toBe(false);
+  return out;
+}
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -237,6 +258,22 @@ describe("StreamingWriter with a folder sink", () => {
     expect(w2.resume.discarded).toHaveLength(1);
     expect(w2.resume.discarded[0]).toMatch(/discarded\/pending-/);
     await w2.close();
+  });
+
+  it("refuses to resume over shards that record no settings (written by another tool)", async () => {
+    const { sink, cacheDir } = await setup();
+    await sink.prepare();
+    // A file without logitpack.settings, as the Python tool writes them.
+    const bytes = await encodeLogitFile([makeRow(0), makeRow(1)]);
+    await sink.put("data/train-00000.parquet", await withoutSettings(bytes));
+    const e = (await StreamingWriter.open({ sink, cacheDir, settings: SETTINGS }).catch(
+      (x: unknown) => x,
+    )) as HubStreamError;
+    expect(e.code).toBe("SETTINGS_MISMATCH");
+    expect(e.message).toContain("records no extraction settings");
+    const w = await StreamingWriter.open({ sink, cacheDir, settings: SETTINGS, forceRestart: true });
+    expect(w.resume.ignoredFiles.map((f) => f.path)).toEqual(["data/train-00000.parquet"]);
+    await w.close();
   });
 
   it("resume:false refuses to start over earlier progress", async () => {
