@@ -611,6 +611,11 @@ function checkSupported(json: Record<string, unknown>, config: TokenizerConfig, 
     }
   }
   for (const t of pre) {
+    // Split/Digits/Punctuation only cut the text into pieces (unless told to remove what they match)
+    const cuts = (t.type === "Split" || t.type === "Digits" || t.type === "Punctuation") && t.behavior !== "Removed";
+    if (cuts) {
+      continue;
+    }
     if (t.type !== "Metaspace" || (t.replacement !== undefined && t.replacement !== METASPACE)) {
       throw unsupported(`pre-tokenizer ${String(t.type)}`);
     }

@@ -86,3 +86,69 @@ describe("ChatTokenizer on a tiny byte-level BPE", () => {
     expect(() => ChatTokenizer.fromJSON({ nothing: true })).toThrow(ChatError);
   });
 });
+
+describe("SentencePiece-style (metaspace) settings", () => {
+  /** A tiny metaspace BPE: single characters, U+2581, byte fallback tokens, one merge. */
+  function tinyMetaspace(extra: Record<string, unknown>): Record<string, unknown> {
+    const vocab: Record<string, number> = { "<unk>": 0, "▁": 1, a: 2, b: 3, "▁a": 4 };
+    for (let b = 0; b < 256; b++) {
+      vocab[`<0x${b.toString(16).toUpperCase().padStart(2, "0")}>`] = 10 + b;
+    }
+    return {
+      added_tokens: [{ id: 300, content: "<e>", special: true }],
+      normalizer: null,
+      pre_tokenizer: null,
+      post_processor: null,
+      decoder: null,
+      model: { type: "BPE", vocab, merges: ["▁ a"], byte_fallback: true, unk_token: "<unk>" },
+      ...extra,
+    };
+  }
+  const pieces = (tok: ChatTokenizer, text: string) => {
+    const r = tok.encodeWithOffsets(text);
+    return Array.from(r.ids, (id, k) => `${tok.tokenText(id)}@${r.offsets[2 * k]}-${r.offsets[2 * k + 1]}`);
+  };
+
+  it("Gemma style: Replace normalizer, no prepend; unknown characters as fallback bytes", () => {
+    const tok = ChatTokenizer.fromJSON(
+      tinyMetaspace({ normalizer: { type: "Replace", pattern: { String: " " }, content: "▁" } }),
+    );
+    expect(tok.family).toBe("metaspace");
+    expect(pieces(tok, "a b<e> é")).toEqual([
+      "a@0-1",
+      " @1-2",
+      "b@2-3",
+      "<e>@3-6",
+      " @6-7",
+      "\ufffd@7-8",
+      "\ufffd@7-8",
+    ]);
+  });
+
+  it("Metaspace pre-tokenizer, prepend_scheme first: only the section at position 0 gets a marker", () => {
+    const tok = ChatTokenizer.fromJSON(
+      tinyMetaspace({
+        pre_tokenizer: {
+          type: "Sequence",
+          pretokenizers: [
+            { type: "Metaspace", replacement: "▁", prepend_scheme: "first", split: false },
+            { type: "Digits", individual_digits: true },
+          ],
+        },
+      }),
+    );
+    expect(pieces(tok, "a<e>a b")).toEqual([" a@0-1", "<e>@1-4", "a@4-5", " @5-6", "b@6-7"]);
+    expect(pieces(tok, "<e>b")).toEqual(["<e>@0-3", "b@3-4"]);
+  });
+
+  it("rejects pre-tokenizers that drop text", () => {
+    expect(() =>
+      ChatTokenizer.fromJSON(
+        tinyMetaspace({
+          pre_tokenizer: { type: "WhitespaceSplit" },
+          normalizer: { type: "Replace", pattern: { String: " " }, content: "▁" },
+        }),
+      ),
+    ).toThrow(/pre-tokenizer WhitespaceSplit/);
+  });
+});
