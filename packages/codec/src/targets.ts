@@ -80,13 +80,19 @@ export function toSparseTargets(source: Source, options: SparseTargetOptions): S
       const min = top.min[t] as number;
       const scale = ((top.max[t] as number) - min) / part.levels;
       const shift = lse[t] as number;
+      // quantized values order exactly like the logits within a position: nuclei stored most probable first
+      // (as extraction writes them) need no sorting
+      let sorted = true;
       for (let j = 0; j < n; j++) {
         logits[j] = (top.quantized[e0 + j] as number) * scale + min;
         order[j] = j;
+        if (j > 0 && (top.quantized[e0 + j] as number) > (top.quantized[e0 + j - 1] as number)) {
+          sorted = false;
+        }
       }
       const keep = Math.min(n, k);
-      // partial selection sort: n <= 255 and K small
-      for (let a = 0; a < keep; a++) {
+      // otherwise a partial selection sort: n <= 255 and K small
+      for (let a = 0; !sorted && a < keep; a++) {
         let best = a;
         for (let b = a + 1; b < n; b++) {
           if ((logits[order[b] as number] as number) > (logits[order[best] as number] as number)) {
