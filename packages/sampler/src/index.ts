@@ -18,6 +18,8 @@ export {
 export type { SamplerErrorCode, SamplerErrorContext } from "./errors.js";
 export { missingColumnError, SamplerError } from "./errors.js";
 export { parseIntegerFlag } from "./flags.js";
+export type { HubFileAccess } from "./hub-provider.js";
+export { hubDatasetProvider } from "./hub-provider.js";
 export type { ComputeLengthsOptions, LengthsResult, LengthsTable } from "./lengths.js";
 export { computeLengths, readLengths, writeLengthsParquet } from "./lengths.js";
 export type { EncoderSpec } from "./measure.js";

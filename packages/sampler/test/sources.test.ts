@@ -85,6 +85,30 @@ describe("sources", () => {
     expect(await codeOf(openDataset("./not/here.parquet"))).toMatch(/^SOURCE_NOT_FOUND/);
   });
 
+  it("hubDatasetProvider: lists, picks the split's Parquet files, downloads, reads them in order", async () => {
+    const { hubDatasetProvider } = await import("../src/hub-provider.js");
+    const a = writeParquet(join(dir, "cache", "train-0.parquet"), rows.slice(0, 10), 5);
+    const b = writeParquet(join(dir, "cache", "train-1.parquet"), rows.slice(10, 12), 5);
+    const downloads: string[] = [];
+    const provider = hubDatasetProvider({
+      listFiles: async () => [
+        { path: "README.md" },
+        { path: "data/train-00001-of-00002.parquet" },
+        { path: "data/test-00000-of-00001.parquet" },
+        { path: "data/train-00000-of-00002.parquet" },
+        { path: "raw/train.jsonl" },
+      ],
+      download: async ({ path }) => {
+        downloads.push(path);
+        return path.includes("00000") ? a : b;
+      },
+    });
+    const src = await openDataset("org/name", { split: "train", hub: provider });
+    expect(downloads).toEqual(["data/train-00000-of-00002.parquet", "data/train-00001-of-00002.parquet"]);
+    expect((await collect(src)).flatMap((x) => x.rows)).toEqual(rows.slice(0, 12));
+    await expect(provider.open("org/name", { split: "validation" })).rejects.toThrow(/no .parquet.*"validation"/);
+  });
+
   it("Hub datasets go through the injected provider", async () => {
     const file = writeJsonl(join(dir, "hubfile.jsonl"), rows.slice(0, 5));
     const seen: unknown[] = [];
