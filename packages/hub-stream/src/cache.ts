@@ -1,3 +1,5 @@
+import { open, readFile, rm } from "node:fs/promises";
+import { hostname } from "node:os";
 import { basename, join } from "node:path";
 import type { ExtractionSettings } from "@logitpack/codec";
 import { HubStreamError } from "./errors.js";
@@ -26,6 +28,15 @@ export interface Checkpoint {
   /** Number of rows in those shards. */
   rows: number;
   updatedAt: string;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** An index set in JSON: sorted `[start, end)` ranges, or a little-endian bitmap in base64 when that is smaller. */
@@ -89,6 +100,59 @@ export class LocalCache {
     } catch (error) {
       throw fsError(error, `cannot create the cache folder ${this.dir}`, this.dir);
     }
+  }
+
+  /**
+   * Take the cache for this process (`lock`: pid and host). A lock left by a process that no longer runs (kill -9, a
+   * crash) is taken over; one held by a live process is an INVALID_STATE error: two writers must not share a cache.
+   */
+  async lock(): Promise<void> {
+    const path = join(this.dir, "lock");
+    const me = JSON.stringify({ pid: process.pid, host: hostname() });
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const fh = await open(path, "wx");
+        try {
+          await fh.writeFile(me);
+        } finally {
+          await fh.close();
+        }
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
+          throw fsError(error, `cannot lock the cache folder ${this.dir}`, path);
+        }
+      }
+      let owner: { pid?: number; host?: string } = {};
+      try {
+        owner = JSON.parse(await readFile(path, "utf8"));
+      } catch {
+        // unreadable: a half-written lock of a killed process
+      }
+      if (owner.pid !== undefined && owner.host === hostname() && alive(owner.pid)) {
+        throw new HubStreamError(
+          "INVALID_STATE",
+          `the cache folder ${this.dir} is in use by another writer (pid ${owner.pid}); give each writer its own cache folder`,
+          { path },
+        );
+      }
+      if (owner.host !== undefined && owner.host !== hostname()) {
+        throw new HubStreamError(
+          "INVALID_STATE",
+          `the cache folder ${this.dir} is locked by a writer on ${owner.host}; remove ${path} if that writer is gone`,
+          { path },
+        );
+      }
+      await rm(path, { force: true });
+    }
+    throw new HubStreamError("INVALID_STATE", `cannot lock the cache folder ${this.dir}`, {
+      path: join(this.dir, "lock"),
+    });
+  }
+
+  /** Release the lock taken by `lock()`. */
+  async unlock(): Promise<void> {
+    await rm(join(this.dir, "lock"), { force: true });
   }
 
   /** The checkpoint, undefined if there is none; throws CACHE_CORRUPT if it cannot be parsed. */

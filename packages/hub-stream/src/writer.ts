@@ -101,7 +101,8 @@ export class StreamingWriter {
   readonly shard: ShardSpec;
   private readonly cache: LocalCache;
   private readonly sink: Sink;
-  private readonly channel = new EventChannel<WriterEvent>();
+  /** Created by the first `events()` call: nothing is queued for nobody. */
+  private channel: EventChannel<WriterEvent> | undefined;
   private readonly effective: ExtractionSettings;
   /** Indices that must not be written again. */
   private readonly done: IndexSet;
@@ -166,6 +167,16 @@ export class StreamingWriter {
     validate(options);
     const cache = new LocalCache(options.cacheDir ?? DEFAULT_CACHE_DIR, options.fs);
     await cache.init();
+    await cache.lock();
+    try {
+      return await StreamingWriter.openLocked(options, cache);
+    } catch (error) {
+      await cache.unlock();
+      throw error;
+    }
+  }
+
+  private static async openLocked(options: StreamingWriterOptions, cache: LocalCache): Promise<StreamingWriter> {
     await cleanTemporaryFiles(cache);
     await options.sink.prepare();
     const layout = options.layout ?? "nucleus";
@@ -221,8 +232,17 @@ export class StreamingWriter {
     return { ...this.stats };
   }
 
-  /** Events as an async iterable (ends when the writer is closed or stopped). */
+  /**
+   * Events from now on as an async iterable (ends when the writer is closed or stopped). Progress snapshots are
+   * coalesced while the consumer is busy; other events queue up.
+   */
   events(): AsyncIterable<WriterEvent> {
+    if (!this.channel) {
+      this.channel = new EventChannel<WriterEvent>();
+      if (this.state === "closed") {
+        this.channel.end();
+      }
+    }
     return this.channel;
   }
 
@@ -282,7 +302,7 @@ export class StreamingWriter {
         await this.writeCheckpoint();
         return this.summary();
       } finally {
-        this.finish();
+        await this.finish();
       }
     });
   }
@@ -324,15 +344,16 @@ export class StreamingWriter {
         this.throwIfFatal();
         return { ...this.summary(), pendingFile };
       } finally {
-        this.finish();
+        await this.finish();
       }
     });
   }
 
-  private finish(): void {
+  private async finish(): Promise<void> {
+    await this.cache.unlock().catch(() => undefined);
     this.state = "closed";
     this.emit({ type: "closed", progress: this.progress });
-    this.channel.end();
+    this.channel?.end();
   }
 
   private summary(): WriterSummary {
@@ -545,7 +566,7 @@ export class StreamingWriter {
   }
 
   private emit(event: WriterEvent): void {
-    this.channel.push(event);
+    this.channel?.push(event);
     this.options.onEvent?.(event);
   }
 }

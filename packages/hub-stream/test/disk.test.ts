@@ -128,6 +128,9 @@ describe("full disk and unwritable cache", () => {
     expect(error).toBeInstanceOf(HubStreamError);
     expect((error as HubStreamError).code).toBe("CACHE_WRITE_FAILED");
     expect((error as HubStreamError).message).toMatch(/ENOSPC.*disk is full/);
+    // What the CLI does next: stop (saving pending rows fails too on a full disk, and says so).
+    const stopError = (await w.stop("error").catch((x: unknown) => x)) as HubStreamError;
+    expect(stopError.code).toBe("CACHE_WRITE_FAILED");
     // The previous checkpoint is intact and no temporary file was left behind.
     const after = await readFile(join(cacheDir, "checkpoint.json"), "utf8");
     expect(JSON.parse(after).version).toBe(1);
@@ -228,6 +231,7 @@ describe("full disk and unwritable cache", () => {
     expect((error as HubStreamError).message).toMatch(
       /could not be uploaded .* nor kept as a backup .*produced again on resume/,
     );
+    await w.stop("error").catch(() => undefined);
     broken = false;
     const w2 = await StreamingWriter.open({ sink, cacheDir, settings: SETTINGS, uploadEvery: 5, card: false });
     expect(w2.isDone(0)).toBe(false);

@@ -276,6 +276,26 @@ describe("StreamingWriter with a folder sink", () => {
     await w.close();
   });
 
+  it("two writers cannot share a cache folder; the lock goes with close()", async () => {
+    const { sink, cacheDir } = await setup();
+    const w1 = await StreamingWriter.open({ sink, cacheDir, settings: SETTINGS });
+    const e = (await StreamingWriter.open({ sink, cacheDir, settings: SETTINGS }).catch(
+      (x: unknown) => x,
+    )) as HubStreamError;
+    expect(e.code).toBe("INVALID_STATE");
+    expect(e.message).toContain(`pid ${process.pid}`);
+    await w1.close();
+    const w2 = await StreamingWriter.open({ sink, cacheDir, settings: SETTINGS });
+    await w2.close();
+    // A lock left by a process that is gone (kill -9) is taken over.
+    await writeFile(
+      join(cacheDir, "lock"),
+      JSON.stringify({ pid: 2 ** 22 + 12345, host: (await import("node:os")).hostname() }),
+    );
+    const w3 = await StreamingWriter.open({ sink, cacheDir, settings: SETTINGS });
+    await w3.close();
+  });
+
   it("resume:false refuses to start over earlier progress", async () => {
     const { sink, cacheDir } = await setup();
     const w1 = await StreamingWriter.open({ sink, cacheDir, settings: SETTINGS, uploadEvery: 5 });
