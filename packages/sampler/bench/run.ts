@@ -4,7 +4,7 @@
  *    1 and 2 worker threads (--num-proc).
  * 2. Padding waste of length-sorted dynamic batching (the seed's thresholds) and token-budget batching against
  *    dataset order, on the same lengths.
- * Dataset: 2,000 conversations cut from a deterministic synthetic Markdown corpus (bench/corpus.ts), assistant
+ * Dataset: 6,000 conversations (BENCH_ROWS) cut from a deterministic synthetic Markdown corpus (bench/corpus.ts), assistant
  * lengths drawn from a log-normal (median ~1,800 characters, long tail to ~30,000): a realistic SFT spread.
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -33,7 +33,7 @@ function wellFormed(s: string): string {
   return s.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "");
 }
 
-const N = Number(process.env.BENCH_ROWS ?? 2000);
+const N = Number(process.env.BENCH_ROWS ?? 6000);
 const text = syntheticCorpus(8_000_000, 2);
 const r = seededRandom(1);
 const rows: object[] = [];
