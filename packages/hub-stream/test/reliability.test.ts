@@ -76,18 +76,21 @@ async function killRun(config: Record<string, unknown>, kills: number, seed: num
   const last = spawnChild(config);
   const { code } = await last.exited;
   expect(code, last.stderr()).toBe(0);
+  // Every kill came before the run was complete: the last run still had rows to produce.
+  expect(Number(last.events.find((e) => e.event === "finished")?.written)).toBeGreaterThan(0);
   return interrupted;
 }
 
 describe("reliability", () => {
   it("kill -9 at >= 20 random points, resumed each time: every row exactly once, byte-identical to an uninterrupted run (folder)", async () => {
     const base = await dir();
-    const n = 1500;
+    // Enough rows that the kills (<= 80 ms of work each) land while rows are still being produced.
+    const n = 2400;
     const common = { n, seed: 11, uploadEvery: 13, rowMs: 0.5 };
     const ref = spawnChild({ ...common, folder: join(base, "ref"), cacheDir: join(base, "ref-cache") });
     expect((await ref.exited).code, ref.stderr()).toBe(0);
     const cfg = { ...common, folder: join(base, "out"), cacheDir: join(base, "cache") };
-    const interrupted = await killRun(cfg, 24, 2024, 90);
+    const interrupted = await killRun(cfg, 24, 2024, 80);
     expect(interrupted).toBeGreaterThanOrEqual(20);
     const expected = await exactlyOnce(new FolderSink(join(base, "ref")), n);
     const got = await exactlyOnce(new FolderSink(join(base, "out")), n);
@@ -115,7 +118,7 @@ describe("reliability", () => {
     for (let k = 0; k < 21; k++) {
       const child = spawnChild(cfg, env);
       await Promise.race([child.waitFor("opened"), child.exited]);
-      await sleep(random() * 100);
+      await sleep(random() * 80);
       if (child.proc.exitCode === null) {
         child.proc.kill("SIGKILL");
         interrupted++;
@@ -126,6 +129,7 @@ describe("reliability", () => {
     const last = spawnChild(cfg, env);
     expect((await last.exited).code, last.stderr()).toBe(0);
     expect(interrupted).toBeGreaterThanOrEqual(20);
+    expect(Number(last.events.find((e) => e.event === "finished")?.written)).toBeGreaterThan(0);
     const sink = await HubSink.create({ repo: "me/killed", token: TOKEN, hubUrl: s.url, env: {} });
     const got = await exactlyOnce(sink, n);
     for (let i = 0; i < n; i += 37) {
