@@ -208,9 +208,17 @@ export class LogitFile {
     if (!this.kinds.has("index")) {
       return out.map((_, i) => i);
     }
-    for await (const b of this.columns(["index"])) {
-      out.set((b.columns["index"] as DecodedColumn).values as Int32Array, b.firstRow);
-    }
+    // every row group's index chunk is tiny: fetch them concurrently (bounded), which matters over HTTP
+    const groups = this.groupsFor(0, this.numRows);
+    let next = 0;
+    const worker = async () => {
+      while (next < groups.length) {
+        const g = groups[next++] as number;
+        const b = await this.readGroupColumns(g, ["index"]);
+        out.set((b.columns["index"] as DecodedColumn).values as Int32Array, b.firstRow);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, groups.length) }, worker));
     return out;
   }
 
