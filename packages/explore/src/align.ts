@@ -69,6 +69,11 @@ export interface AlignmentMismatch {
    * (`prefix`) or to the end (`suffix`), and at shifts -2..2 (`shifts["1"]`: token t+1 against position t).
    */
   hitRates: { prefix: number; suffix: number; shifts: Record<string, number> };
+  /**
+   * The offset `d` at which the text's kept tokens best match the stored positions (`real[t]` against position
+   * `t + d`), and its hit rate: `d > 0` means the extraction kept `d` more tokens before them (a header, a think block).
+   */
+  bestOffset: { offset: number; hitRate: number };
   templateHash?: { recorded: string; computed: string };
   /** Likely causes, most likely first. */
   hints: string[];
@@ -304,6 +309,17 @@ export function checkAlignment(
     shifts[String(s)] = hitRate(dists, real, s, 0, m);
   }
   const prefix = hitRate(dists, real, 0, 0, m);
+  const reach = Math.min(16, Math.abs(real.length - stored) + 2);
+  let bestOffset = { offset: 0, hitRate: prefix };
+  for (let d = -reach; d <= reach; d++) {
+    const rate =
+      d >= 0
+        ? hitRate(dists, real, 0, d, Math.min(real.length, stored - d))
+        : hitRate(dists, real, -d, 0, Math.min(real.length + d, stored));
+    if (rate > bestOffset.hitRate + 1e-9) {
+      bestOffset = { offset: d, hitRate: rate };
+    }
+  }
   const suffix = hitRate(dists, real.subarray(real.length - m), 0, stored - m, m);
   const base = {
     storedPositions: stored,
@@ -312,6 +328,7 @@ export function checkAlignment(
     skippedTokens: encoded.numAssistantTokens - encoded.numExtractTokens,
     totalTokens: encoded.ids.length,
     hitRates: { prefix, suffix, shifts },
+    bestOffset,
   };
   const hints: string[] = [];
   if (templateHash) {
@@ -331,6 +348,15 @@ export function checkAlignment(
       hints.push(
         "more stored positions than tokens here: the extraction's template masked more (e.g. the end-of-turn " +
           "token), skipped less, or used another tokenizer",
+      );
+    }
+    if (bestOffset.offset !== 0 && bestOffset.hitRate >= 0.5 && bestOffset.hitRate > prefix + 0.2) {
+      hints.push(
+        bestOffset.offset > 0
+          ? `the text's kept tokens line up with stored positions from ${bestOffset.offset} on (${pct(bestOffset.hitRate)} ` +
+              `match): the extraction kept ${bestOffset.offset} more token(s) before them (a header, a think block)`
+          : `stored positions line up with the text's kept tokens from ${-bestOffset.offset} on (${pct(bestOffset.hitRate)} ` +
+              `match): the text here keeps ${-bestOffset.offset} more token(s) before them`,
       );
     }
     if (prefix > suffix + 0.2) {

@@ -90,6 +90,27 @@ export function truncate(s: string, width: number): string {
   return `${out}…`;
 }
 
+/** Word-wraps plain text (no escape codes) at `width` cells. */
+export function wrapText(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    const candidate = line.length === 0 ? word : `${line} ${word}`;
+    if (displayWidth(candidate) <= width) {
+      line = candidate;
+      continue;
+    }
+    if (line.length > 0) {
+      lines.push(line);
+    }
+    line = displayWidth(word) <= width ? word : truncate(word, width);
+  }
+  if (line.length > 0) {
+    lines.push(line);
+  }
+  return lines;
+}
+
 function pad(s: string, width: number): string {
   return s + " ".repeat(Math.max(0, width - displayWidth(s)));
 }
@@ -250,23 +271,33 @@ export function renderAlignment(
   const out: string[] = [];
   const s = alignment.summary;
   out.push(
-    bold(o, `Sample ${alignment.index}`) +
-      `: ${alignment.counts.total} tokens, ${alignment.counts.assistant} assistant (${alignment.counts.turns} turn(s)), ` +
-      `${alignment.counts.skipped} skipped, ${alignment.counts.extracted} with logits`,
+    ...wrapText(
+      `Sample ${alignment.index}: ${alignment.counts.total} tokens, ${alignment.counts.assistant} assistant ` +
+        `(${alignment.counts.turns} turn(s)), ${alignment.counts.skipped} skipped, ${alignment.counts.extracted} with logits`,
+      o.width,
+    ).map((l, i) => (i === 0 ? bold(o, l) : l)),
   );
   out.push(
-    `real token: mean p ${fmt(s.meanProb)}, median ${fmt(s.medianProb)}, top-1 ${fmt(s.top1Share * 100, 1)}%, ` +
-      `in nucleus ${fmt(s.inNucleusShare * 100, 1)}%, not stored ${fmt(s.notStoredShare * 100, 1)}%`,
+    ...wrapText(
+      `real token: mean p ${fmt(s.meanProb)}, median ${fmt(s.medianProb)}, top-1 ${fmt(s.top1Share * 100, 1)}%, ` +
+        `in nucleus ${fmt(s.inNucleusShare * 100, 1)}%, not stored ${fmt(s.notStoredShare * 100, 1)}%`,
+      o.width,
+    ),
   );
   for (const w of alignment.warnings) {
-    out.push(fg(o, 208, `warning: ${w}`));
+    out.push(...wrapText(`warning: ${w}`, o.width).map((l) => fg(o, 208, l)));
   }
   if (options.conversation !== false) {
-    out.push("", bold(o, "Conversation") + dim(o, " (colour: probability of the real token; grey: no logits)"));
+    out.push("", bold(o, "Conversation"));
+    out.push(
+      ...wrapText(
+        o.color
+          ? "(colour: probability of the real token; grey: no logits)"
+          : "(no colour: tokens with logits are shown as [token|p])",
+        o.width,
+      ).map((l) => dim(o, l)),
+    );
     out.push(...wrapTokens(alignment.tokens, o));
-    if (!o.color) {
-      out.push(dim(o, "(no colour: extracted tokens are shown as [token|p])"));
-    }
   }
   if (options.table !== false) {
     const rule = "=".repeat(Math.min(o.width, 80));

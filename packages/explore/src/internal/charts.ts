@@ -57,7 +57,7 @@ export function histogramSvg(
   };
   const labels = options.labels ?? counts.map((_, i) => String(i));
   const x = scaleBand<string>()
-    .domain(labels.map((l, i) => `${i}`))
+    .domain(labels.map((_l, i) => `${i}`))
     .range([f.margin.left, f.width - f.margin.right])
     .paddingInner(counts.length > 60 ? 0 : 0.1);
   const max = Math.max(1, ...counts);
