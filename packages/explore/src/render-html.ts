@@ -55,6 +55,7 @@ h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px;border-bott
 .tok.x{padding:1px 0}
 .tok.x:hover,.tok.sel{outline:2px solid #0969da}
 .tok.p{color:#8c959f}
+.ws{color:#8c959f;font-size:11px}
 .tok.s{color:#8c959f;background:#eaeef2;text-decoration:line-through dotted}
 .legend{display:flex;align-items:center;gap:6px;font-size:12px;color:#57606a;margin:6px 0}
 .legend i{display:inline-block;width:28px;height:12px;border-radius:2px}
@@ -100,6 +101,14 @@ if(!t||t===sel){sel=null;tip.style.display="none";return}sel=t;t.classList.add("
 document.addEventListener("keydown",function(e){if(e.key==="Escape"){if(sel)sel.classList.remove("sel");sel=null;tip.style.display="none"}});
 })();
 `;
+
+/** A token's text for the conversation: newlines and tabs of tokens that have logits get a visible mark. */
+function tokenHtml(text: string, marked: boolean): string {
+  if (!marked || !/[\n\t]/.test(text)) {
+    return esc(text);
+  }
+  return esc(text).replace(/\t/g, '<span class="ws">→</span>\t').replace(/\n/g, '<span class="ws">↵</span>\n');
+}
 
 function card(value: string, label: string): string {
   return `<div class="card"><b>${esc(value)}</b><span>${esc(label)}</span></div>`;
@@ -157,7 +166,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
       const k = tokenData.length;
       if (t.kind === "skipped") {
         tokenData.push({ t: t.text, pos: "-", skip: 1 });
-        spans.push(`<span class="tok s" data-k="${k}">${esc(t.text)}</span>`);
+        spans.push(`<span class="tok s" data-k="${k}">${tokenHtml(t.text, true)}</span>`);
         continue;
       }
       tokenData.push({
@@ -172,7 +181,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
         k: t.predictions.map((p) => [p.text, p.prob, p.source, p.id === t.id ? 1 : 0]),
       });
       spans.push(
-        `<span class="tok x" data-k="${k}" data-p="${Number.isFinite(t.prob) ? t.prob.toFixed(4) : "0"}" style="background:${tokenColor(t.rank > 0 ? t.prob : 0)}">${esc(t.text)}</span>`,
+        `<span class="tok x" data-k="${k}" data-p="${Number.isFinite(t.prob) ? t.prob.toFixed(4) : "0"}" style="background:${tokenColor(t.rank > 0 ? t.prob : 0)}">${tokenHtml(t.text, true)}</span>`,
       );
     }
     body.push(`<div id="conversation" class="conv">${spans.join("")}</div>`);
@@ -183,7 +192,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
     body.push(
       histogramSvg(stats.nucleusSize.histogram, {
         id: "nucleus-histogram",
-        title: `Nucleus size over ${compact(stats.tokens)} positions (${stats.rows} samples)`,
+        title: `Nucleus size over ${compact(stats.tokens)} positions (${stats.rows} sample${stats.rows === 1 ? "" : "s"})`,
         xLabel: "nucleus size",
         yLabel: "positions",
       }),
@@ -257,7 +266,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
     body.push(
       positionPlotSvg(info.nucleusSizes, scaled, {
         id: "fidelity-plot",
-        title: `KL per position (line, scaled to its max ${fmtNum(maxKl, 5)} nats) and nucleus size (bars)`,
+        title: `KL per position (line, / max ${fmtNum(maxKl, 5)} nats), nucleus size (bars)`,
         barLabel: "nucleus size",
         lineLabel: "KL / max KL",
       }),
