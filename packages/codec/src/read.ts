@@ -51,7 +51,7 @@ export async function openLogitFile(
   source: ByteSource | Uint8Array | ArrayBuffer,
   options: OpenOptions = {},
 ): Promise<LogitFile> {
-  const src = source instanceof Uint8Array || source instanceof ArrayBuffer ? memorySource(source) : source;
+  const src = source instanceof Uint8Array || source instanceof ArrayBuffer ? memorySource(source) : tailCached(source);
   const name = options.name ?? (src as { url?: string }).url;
   await ensureZstd();
   try {
@@ -59,6 +59,28 @@ export async function openLogitFile(
   } catch (error) {
     throw asCodecError(error, name);
   }
+}
+
+/**
+ * Keep the bytes of the footer fetch (the file's tail, or the whole of a small file) and serve later slices that fall
+ * inside them from memory: over HTTP a small shard then costs one request, not two.
+ */
+function tailCached(source: ByteSource): ByteSource {
+  let tail: { start: number; bytes: ArrayBuffer } | undefined;
+  return {
+    ...source,
+    byteLength: source.byteLength,
+    async slice(start: number, end = source.byteLength): Promise<ArrayBuffer> {
+      if (tail && start >= tail.start && end <= tail.start + tail.bytes.byteLength) {
+        return tail.bytes.slice(start - tail.start, end - tail.start);
+      }
+      const bytes = await source.slice(start, end);
+      if (end === source.byteLength && (!tail || start < tail.start)) {
+        tail = { start, bytes };
+      }
+      return bytes;
+    },
+  };
 }
 
 /** Anything unexpected while interpreting file contents is a corrupt file (the original error is the cause). */

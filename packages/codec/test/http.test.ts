@@ -87,6 +87,24 @@ describe("reading over HTTP with range requests", () => {
     expect(b.logsumexp).toEqual(a.logsumexp);
   });
 
+  it("serves a small shard from the footer fetch: one request for footer and index", async () => {
+    const small = await encodeLogitFile([encodeNucleusSample(randomInput(7, rng(1), { tokens: 3 }))]);
+    let requests = 0;
+    const fetchSmall = async (_url: string | URL | Request, init?: RequestInit) => {
+      requests++;
+      const m = /bytes=(\d+)-(\d+)/.exec(String((init?.headers as Record<string, string>)?.["Range"]));
+      const a = Number(m?.[1]);
+      const b = Number(m?.[2]);
+      return new Response(small.slice(a, b + 1), { status: 206 });
+    };
+    const f = await openLogitFile(
+      await urlSource("http://127.0.0.1:9/small.parquet", { fetch: fetchSmall, byteLength: small.length }),
+    );
+    expect([...(await f.readIndices())]).toEqual([7]);
+    expect((await f.sample(0)).numTokens).toBe(3);
+    expect(requests).toBe(1);
+  });
+
   it("says clearly when a server ignores range requests or the file is missing", async () => {
     const src = await urlSource(`${base}/norange.parquet`);
     await expect(openLogitFile(src)).rejects.toThrow(/ignores HTTP range requests/);
