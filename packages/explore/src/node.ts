@@ -42,7 +42,7 @@ export type DatasetSpec =
 /**
  * Parses a dataset argument: an existing local file or folder; an `http(s)://` URL of one Parquet file; a Hub
  * dataset as `hf://datasets/owner/name[@revision][/path]`, `datasets/owner/name` or `owner/name` (when no such local
- * path exists).
+ * path exists, and it does not start with `.` or end with `.parquet`).
  */
 export function parseDatasetSpec(spec: string): DatasetSpec {
   if (/^https?:\/\//i.test(spec)) {
@@ -53,7 +53,8 @@ export function parseDatasetSpec(spec: string): DatasetSpec {
   if (!explicit && existsSync(spec)) {
     return { kind: "file", path: spec };
   }
-  if (hub && (explicit || /^[\w.-]+\/[\w.-]+(@[\w./-]+)?$/.test(spec))) {
+  const bare = /^[A-Za-z0-9][\w.-]*\/[\w.-]+(@[\w./-]+)?$/.test(spec) && !/\.parquet$/i.test(spec);
+  if (hub && (explicit || bare)) {
     const out: DatasetSpec = { kind: "hub", repo: hub[1] as string };
     if (hub[2]) {
       out.revision = hub[2];

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The HTML report opened in headless Chromium (Debian's `chromium` package, driven by playwright-core): coloured
  * tokens, the nucleus-size histogram, the per-position plot and a hover tooltip render, with no network request.
