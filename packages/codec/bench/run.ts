@@ -2,14 +2,14 @@
  * Codec benchmarks: `pnpm --filter @logitpack/codec bench` (or `pnpm bench` at the root).
  * Everything runs on the main thread (one core); each figure is the median of 3 runs, measured side by side.
  */
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parquetReadObjects } from "hyparquet";
 import { batchTokens, encodeNucleusSample, type NucleusInput, toSparseTargets, zstdBackend } from "../src/index.js";
 import { zstdDecompress } from "../src/internal/zstd.js";
 import { fileSource, openLogitFileAt, writeLogitFileAt } from "../src/node.js";
-import { hex, query } from "../test/duckdb.js";
+import { duckCopy, SEED_SELECT, writeRowsJson } from "../test/duckdb.js";
 import { rng, sampleInput } from "./shard.js";
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 300_000);
@@ -125,25 +125,9 @@ console.log(
 
 // 5. the same rows as another writer lays them out (DuckDB: dictionary pages, like pyarrow's defaults)
 const json = join(dir, "rows.json");
-writeFileSync(
-  json,
-  JSON.stringify(
-    rows.map((row) => {
-      const o: Record<string, unknown> = { index: row.index, num_tokens: row.numTokens };
-      for (const [k, v] of Object.entries(row.columns)) {
-        o[k] = k.endsWith("_high") ? hex(v as Uint8Array) : Array.from(v as ArrayLike<number>);
-      }
-      return o;
-    }),
-  ),
-);
+writeRowsJson(rows, json);
 const duckPath = join(dir, "duck.parquet");
-await query(`COPY (SELECT index::INTEGER AS index, num_tokens::INTEGER AS num_tokens, top_indices_low::USMALLINT[] AS top_indices_low,
-  unhex(top_indices_high) AS top_indices_high, top_logits_quantized::USMALLINT[] AS top_logits_quantized, top_counts::UTINYINT[] AS top_counts,
-  top_min::FLOAT[] AS top_min, top_max::FLOAT[] AS top_max, sampled_indices_low::USMALLINT[] AS sampled_indices_low,
-  unhex(sampled_indices_high) AS sampled_indices_high, sampled_logits_quantized::USMALLINT[] AS sampled_logits_quantized,
-  sampled_min::FLOAT[] AS sampled_min, sampled_max::FLOAT[] AS sampled_max, logsumexp::DOUBLE[] AS logsumexp
-  FROM read_json('${json}', format='array', maximum_object_size=1000000000)) TO '${duckPath}' (FORMAT parquet, COMPRESSION zstd)`);
+await duckCopy(json, SEED_SELECT, duckPath, "FORMAT parquet, COMPRESSION zstd");
 const tDuck = await timed(3, () => decode(duckPath), "duck");
 console.log(
   `decode DuckDB-written file (dictionary pages, zstd, ${(statSync(duckPath).size / tokens).toFixed(1)} bytes/token): ${fmt(tokens / tDuck)} tokens/s${perCpu("duck")}`,

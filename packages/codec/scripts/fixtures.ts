@@ -15,7 +15,7 @@ import {
   positionIds,
 } from "../src/index.js";
 import { openLogitFileAt } from "../src/node.js";
-import { hex, query } from "../test/duckdb.js";
+import { duckCopy, LEGACY_SELECT, SEED_SELECT, writeRowsJson } from "../test/duckdb.js";
 import { randomInput, rng } from "../test/gen.js";
 
 export const FIXTURE_DIR = join(dirname(fileURLToPath(import.meta.url)), "..", "test", "fixtures");
@@ -104,40 +104,27 @@ const jsonOf = (v: unknown) =>
 async function duckFixtures(dir: string): Promise<void> {
   const rows = nucleusRows();
   const json = join(dir, ".rows.json");
-  writeFileSync(
+  writeRowsJson(rows, json);
+  await duckCopy(
     json,
-    JSON.stringify(
-      rows.map((r) => {
-        const o: Record<string, unknown> = { index: r.index, num_tokens: r.numTokens };
-        for (const [k, v] of Object.entries(r.columns)) {
-          o[k] = k.endsWith("_high") ? hex(v as Uint8Array) : Array.from(v as ArrayLike<number>);
-          if (k.endsWith("_logits_quantized")) {
-            o[`${k}_u8`] = hex(Uint8Array.from(v as Uint16Array, (x) => Math.floor(x / 257)));
-          }
-        }
-        return o;
-      }),
-    ),
+    SEED_SELECT,
+    join(dir, "duckdb-seed-snappy.parquet"),
+    "FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 2",
   );
-  const seed = `index::INTEGER AS index, num_tokens::INTEGER AS num_tokens, top_indices_low::USMALLINT[] AS top_indices_low,
-    unhex(top_indices_high) AS top_indices_high, top_logits_quantized::USMALLINT[] AS top_logits_quantized,
-    top_counts::UTINYINT[] AS top_counts, top_min::FLOAT[] AS top_min, top_max::FLOAT[] AS top_max,
-    sampled_indices_low::USMALLINT[] AS sampled_indices_low, unhex(sampled_indices_high) AS sampled_indices_high,
-    sampled_logits_quantized::USMALLINT[] AS sampled_logits_quantized, sampled_min::FLOAT[] AS sampled_min,
-    sampled_max::FLOAT[] AS sampled_max, logsumexp::DOUBLE[] AS logsumexp`;
-  const src = `read_json('${json}', format='array')`;
-  await query(
-    `COPY (SELECT ${seed} FROM ${src} ORDER BY index) TO '${join(dir, "duckdb-seed-snappy.parquet")}' (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 2)`,
+  await duckCopy(
+    json,
+    SEED_SELECT,
+    join(dir, "duckdb-seed-v2-zstd.parquet"),
+    "FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION v2",
   );
-  await query(
-    `COPY (SELECT ${seed} FROM ${src} ORDER BY index) TO '${join(dir, "duckdb-seed-v2-zstd.parquet")}' (FORMAT parquet, COMPRESSION zstd, PARQUET_VERSION v2)`,
+  // seed 001 variant: fixed top-K (rows 1 and 41 have 1 and 2 entries per position), uint8 BLOBs, one float logsumexp
+  await duckCopy(
+    json,
+    LEGACY_SELECT,
+    join(dir, "duckdb-legacy-u8.parquet"),
+    "FORMAT parquet",
+    "WHERE index IN (1, 41)",
   );
-  // seed 001 variant: fixed top-K (rows 1 and 4 have 1 and 2 entries per position), uint8 BLOBs, one float logsumexp
-  await query(`COPY (SELECT num_tokens::INTEGER AS num_tokens, top_indices_low::USMALLINT[] AS top_indices_low,
-      unhex(top_indices_high) AS top_indices_high, unhex(top_logits_quantized_u8) AS top_logits_quantized,
-      sampled_indices_low::USMALLINT[] AS sampled_indices_low, unhex(sampled_indices_high) AS sampled_indices_high,
-      unhex(sampled_logits_quantized_u8) AS sampled_logits_quantized, logsumexp[1]::FLOAT AS logsumexp
-      FROM ${src} WHERE index IN (1, 41) ORDER BY index) TO '${join(dir, "duckdb-legacy-u8.parquet")}' (FORMAT parquet)`);
   rmSync(json);
 }
 

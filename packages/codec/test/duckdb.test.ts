@@ -12,7 +12,7 @@ import {
   packedHighLength,
 } from "../src/index.js";
 import { openLogitFileAt } from "../src/node.js";
-import { hex, query } from "./duckdb.js";
+import { duckCopy, hex, LEGACY_SELECT, query, SEED_SELECT, writeRowsJson } from "./duckdb.js";
 import { randomInput, rng } from "./gen.js";
 
 const dir = mkdtempSync(join(tmpdir(), "logitpack-duckdb-"));
@@ -125,40 +125,11 @@ describe("DuckDB reads what we write", () => {
   });
 });
 
-/** Have DuckDB write rows in the seed layout, from a JSON file of plain values. */
+/** Have DuckDB write rows in the seed layout (or the seed-001 variant). */
 async function duckWrite(rows: EncodedRow[], path: string, copyOptions: string, legacy = false): Promise<void> {
   const json = join(dir, `${Math.random().toString(36).slice(2)}.json`);
-  writeFileSync(
-    json,
-    JSON.stringify(
-      rows.map((r) => {
-        const o: Record<string, unknown> = { index: r.index, num_tokens: r.numTokens };
-        for (const [k, v] of Object.entries(r.columns)) {
-          o[k] = k.endsWith("_high") ? hex(v as Uint8Array) : Array.from(v as ArrayLike<number>);
-          if (legacy && k.endsWith("_logits_quantized")) {
-            // the u8 variant: one byte per value (our uint16 values scaled down)
-            o[`${k}_u8`] = hex(Uint8Array.from(v as Uint16Array, (x) => Math.floor(x / 257)));
-          }
-        }
-        return o;
-      }),
-    ),
-  );
-  const q = (c: string) => `${c}::USMALLINT[] AS ${c}`;
-  const select = legacy
-    ? `num_tokens::INTEGER AS num_tokens, ${q("top_indices_low")}, unhex(top_indices_high) AS top_indices_high,
-       unhex(top_logits_quantized_u8) AS top_logits_quantized,
-       ${q("sampled_indices_low")}, unhex(sampled_indices_high) AS sampled_indices_high,
-       unhex(sampled_logits_quantized_u8) AS sampled_logits_quantized,
-       logsumexp[1]::FLOAT AS logsumexp`
-    : `index::INTEGER AS index, num_tokens::INTEGER AS num_tokens, ${q("top_indices_low")},
-       unhex(top_indices_high) AS top_indices_high, ${q("top_logits_quantized")}, top_counts::UTINYINT[] AS top_counts,
-       top_min::FLOAT[] AS top_min, top_max::FLOAT[] AS top_max, ${q("sampled_indices_low")},
-       unhex(sampled_indices_high) AS sampled_indices_high, ${q("sampled_logits_quantized")},
-       sampled_min::FLOAT[] AS sampled_min, sampled_max::FLOAT[] AS sampled_max, logsumexp::DOUBLE[] AS logsumexp`;
-  await query(
-    `COPY (SELECT ${select} FROM read_json('${json}', format='array') ORDER BY index) TO '${path}' (${copyOptions})`,
-  );
+  writeRowsJson(rows, json);
+  await duckCopy(json, legacy ? LEGACY_SELECT : SEED_SELECT, path, copyOptions);
 }
 
 describe("we read what DuckDB writes in the seed layout", () => {
