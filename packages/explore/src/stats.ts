@@ -224,6 +224,8 @@ export async function datasetStats(dataset: LogitDataset, options: StatsOptions 
   const names = options.path === "batches" ? undefined : statsColumns(dataset.layout);
   const scratch = { offsets: new Int32Array(1024) };
   const files = dataset.files;
+  // the row groups to read, in order, with the rows of each to count
+  const work: { file: LogitFile; g: number; r0: number; r1: number }[] = [];
   for (let i = 0; i < files.length; i++) {
     const file = files[i] as LogitFile;
     const s0 = dataset.shardStart(i);
@@ -236,17 +238,33 @@ export async function datasetStats(dataset: LogitDataset, options: StatsOptions 
       const a = Math.max(start, s0 + g0);
       const b = Math.min(end, s0 + g0 + rows);
       if (a < b) {
-        options.signal?.throwIfAborted();
-        if (names) {
-          const cols = await file.readGroupColumns(g, names);
-          accumulateColumns(state, cols, file.layout, scratch, `${file.name ?? ""}: `, a - s0 - g0, b - s0 - g0);
-        } else {
-          accumulateBatch(state, await file.readBatch(g), a - s0 - g0, b - s0 - g0);
-        }
-        options.onProgress?.({ rows: state.rows, tokens: state.tokens });
+        work.push({ file, g, r0: a - s0 - g0, r1: b - s0 - g0 });
       }
       g0 += rows;
     }
+  }
+  // one row group is read ahead while the current one is counted (overlaps I/O, HTTP range reads above all)
+  const read = (k: number): Promise<ColumnBatch | LogitBatch> | undefined => {
+    const w = work[k];
+    if (!w) {
+      return undefined;
+    }
+    const p: Promise<ColumnBatch | LogitBatch> = names ? w.file.readGroupColumns(w.g, names) : w.file.readBatch(w.g);
+    p.catch(() => undefined);
+    return p;
+  };
+  let next = read(0);
+  for (let k = 0; k < work.length; k++) {
+    options.signal?.throwIfAborted();
+    const w = work[k] as (typeof work)[number];
+    const data = await (next as Promise<ColumnBatch | LogitBatch>);
+    next = read(k + 1);
+    if (names) {
+      accumulateColumns(state, data as ColumnBatch, w.file.layout, scratch, `${w.file.name ?? ""}: `, w.r0, w.r1);
+    } else {
+      accumulateBatch(state, data as LogitBatch, w.r0, w.r1);
+    }
+    options.onProgress?.({ rows: state.rows, tokens: state.tokens });
   }
   return finishStats(state, dataset, options, (performance.now() - t0) / 1000, 0);
 }
