@@ -1,0 +1,8 @@
+/**
+ * @logitpack/tiny-model (private): the deterministic tiny causal LM over the Qwen3 vocabulary that the demo, tests
+ * and benchmarks run on. `ensureTinyModel` generates it once into a cache folder; `generateTinyModel` writes it
+ * anywhere.
+ */
+export { ensureTinyModel } from "./ensure.js";
+export type { TinyModelInfo, TinyModelOptions, TinyModelShape } from "./generate.js";
+export { generateTinyModel, QWEN3_VOCAB_SIZE, TINY_MODEL_VERSION } from "./generate.js";
