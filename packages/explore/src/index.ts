@@ -2,6 +2,9 @@
  * @logitpack/explore: inspect, analyse and see what a teacher-logit dataset captured. Platform-neutral; opening
  * paths, URLs and Hub repos, worker-thread statistics and terminal detection are in `@logitpack/explore/node`.
  */
+
+/** Re-exported from the codec: the seed's `unpack_indices`. */
+export { unpackIndices } from "@logitpack/codec";
 export type {
   AlignedToken,
   Alignment,
@@ -19,6 +22,7 @@ export {
   inputShapeOf,
   sha256Hex,
 } from "./align.js";
+export { analyzeSample } from "./analyze.js";
 export type { DatasetInfo, LoadedSample, ShardLocator, ShardRef } from "./dataset.js";
 export { getSample, LogitDataset, samples } from "./dataset.js";
 export type { ExploreErrorCode } from "./errors.js";
@@ -30,6 +34,8 @@ export { summarize } from "./internal/summary.js";
 export { toJSONText, toJSONValue } from "./json.js";
 export type { IdsAndLogits, PositionDistribution, Prediction, TokenLookup } from "./position.js";
 export {
+  dequantizeAllLogits,
+  dequantizeLogits,
   dequantizeSampledLogits,
   dequantizeTopLogits,
   logitsToProbs,
@@ -44,7 +50,7 @@ export {
   topPredictions,
 } from "./position.js";
 export type { HtmlReportInput } from "./render-html.js";
-export { renderHtmlReport, tokenColor } from "./render-html.js";
+export { plotNucleusSizes, plotPositions, renderHtmlReport, tokenColor } from "./render-html.js";
 export type { TerminalOptions } from "./render-terminal.js";
 export {
   displayWidth,

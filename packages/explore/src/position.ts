@@ -280,3 +280,21 @@ function sparseMass(s: SparseLogits, t: number, lse: number, levels: number): nu
   }
   return sum;
 }
+
+/** The seed's `dequantize_logits`: `q / levels * (max - min) + min` for every value, in double precision. */
+export function dequantizeLogits(
+  quantized: ArrayLike<number>,
+  min: number,
+  max: number,
+  levels = 65535,
+  out: Float64Array = new Float64Array(quantized.length),
+): Float64Array {
+  const scale = (max - min) / levels;
+  for (let i = 0; i < quantized.length; i++) {
+    out[i] = (quantized[i] as number) * scale + min;
+  }
+  return out;
+}
+
+/** The seed's `dequantize_all_logits`: nucleus and sampled entries of a position together (see `positionDistribution`). */
+export const dequantizeAllLogits = positionDistribution;

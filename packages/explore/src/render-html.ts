@@ -114,6 +114,56 @@ function card(value: string, label: string): string {
   return `<div class="card"><b>${esc(value)}</b><span>${esc(label)}</span></div>`;
 }
 
+/** The seed's `plot_nucleus_sizes`: an SVG histogram of nucleus sizes, of a sample or of dataset statistics. */
+export function plotNucleusSizes(
+  source: SampleInfo | DatasetStats,
+  options: { id?: string; title?: string } = {},
+): string {
+  let counts: number[];
+  let what: string;
+  if ("nucleusSizes" in source) {
+    const max = Number.isFinite(source.summary.nucleusSize.max) ? source.summary.nucleusSize.max : 0;
+    counts = new Array<number>(max + 1).fill(0);
+    for (const s of source.nucleusSizes) {
+      counts[s] = (counts[s] as number) + 1;
+    }
+    what = `the ${source.numTokens} positions of sample ${source.index}`;
+  } else {
+    counts = source.nucleusSize.histogram;
+    what = `${compact(source.tokens)} positions (${source.rows} sample${source.rows === 1 ? "" : "s"})`;
+  }
+  return histogramSvg(counts, {
+    id: options.id ?? "nucleus-histogram",
+    title: options.title ?? `Nucleus size over ${what}`,
+    xLabel: "nucleus size",
+    yLabel: "positions",
+  });
+}
+
+/** Per-position SVG plot: nucleus size (bars) and, as a line, the real-token probability or the nucleus mass. */
+export function plotPositions(info: SampleInfo, alignment?: Alignment, options: { id?: string } = {}): string {
+  let lineValues: Float64Array;
+  let lineLabel: string;
+  if (alignment) {
+    lineValues = new Float64Array(info.numTokens).fill(Number.NaN);
+    for (const t of alignment.tokens) {
+      if (t.kind === "extracted") {
+        lineValues[t.position] = t.rank > 0 ? t.prob : 0;
+      }
+    }
+    lineLabel = "p(real token)";
+  } else {
+    lineValues = info.nucleusMass;
+    lineLabel = "nucleus mass";
+  }
+  return positionPlotSvg(info.nucleusSizes, lineValues, {
+    id: options.id ?? "position-plot",
+    title: `Nucleus size (bars) and ${lineLabel} (line) per position`,
+    barLabel: "nucleus size",
+    lineLabel,
+  });
+}
+
 /**
  * One self-contained HTML file (no network, no external script or style): the conversation with every assistant
  * token coloured by the probability of the real token, its top-k distribution on hover or click, the nucleus-size
@@ -188,30 +238,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
   }
 
   body.push(`<h2>Nucleus sizes</h2><div class="charts">`);
-  if (stats) {
-    body.push(
-      histogramSvg(stats.nucleusSize.histogram, {
-        id: "nucleus-histogram",
-        title: `Nucleus size over ${compact(stats.tokens)} positions (${stats.rows} sample${stats.rows === 1 ? "" : "s"})`,
-        xLabel: "nucleus size",
-        yLabel: "positions",
-      }),
-    );
-  } else {
-    const max = Number.isFinite(info.summary.nucleusSize.max) ? info.summary.nucleusSize.max : 0;
-    const counts = new Array<number>(max + 1).fill(0);
-    for (const s of info.nucleusSizes) {
-      counts[s] = (counts[s] as number) + 1;
-    }
-    body.push(
-      histogramSvg(counts, {
-        id: "nucleus-histogram",
-        title: `Nucleus size over the ${info.numTokens} positions of this sample`,
-        xLabel: "nucleus size",
-        yLabel: "positions",
-      }),
-    );
-  }
+  body.push(plotNucleusSizes(stats ?? info));
   if (stats?.tailMass) {
     body.push(
       histogramSvg(stats.tailMass.histogram, {
@@ -226,28 +253,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
   body.push(`</div>`);
 
   body.push(`<h2>Per position</h2>`);
-  let lineValues: Float64Array;
-  let lineLabel: string;
-  if (alignment) {
-    lineValues = new Float64Array(info.numTokens).fill(Number.NaN);
-    for (const t of alignment.tokens) {
-      if (t.kind === "extracted") {
-        lineValues[t.position] = t.rank > 0 ? t.prob : 0;
-      }
-    }
-    lineLabel = "p(real token)";
-  } else {
-    lineValues = info.nucleusMass;
-    lineLabel = "nucleus mass";
-  }
-  body.push(
-    positionPlotSvg(info.nucleusSizes, lineValues, {
-      id: "position-plot",
-      title: `Nucleus size (bars) and ${lineLabel} (line) per position`,
-      barLabel: "nucleus size",
-      lineLabel,
-    }),
-  );
+  body.push(plotPositions(info, alignment));
   if (fidelity) {
     body.push(`<h2>Fidelity</h2>`);
     const kl = new Float64Array(info.numTokens).fill(Number.NaN);

@@ -6,6 +6,7 @@ import {
   type Alignment,
   type AlignmentMismatch,
   alignSample,
+  analyzeSample,
   CHAT_METADATA_KEY,
   displayWidth,
   ExploreError,
@@ -138,6 +139,17 @@ describe("alignment with the text (real Qwen3 tokenizer, qwen template)", () => 
     });
     checkProbabilities(a);
     expect(a.counts.turns).toBe(2);
+    // the one-call analysis (seed execute_analysis) fetches the row by source index and gives the same alignment
+    const both = await analyzeSample(
+      ds,
+      { index: 0 },
+      {
+        encoder: encoderForDataset(tokenizer, ds.info()),
+        example: async (i) => ({ row: multiRows[i] as Record<string, unknown>, shape: multi }),
+      },
+    );
+    expect(both.alignment.tokens.map((t) => t.prob)).toEqual(a.tokens.map((t) => t.prob));
+    expect(both.info.numTokens).toBe(a.numTokens);
     const turns = new Set(a.tokens.filter((t) => t.kind === "extracted").map((t) => t.turn));
     expect([...turns]).toEqual([0, 1]);
     const skipped = a.tokens.filter((t) => t.kind === "skipped").map((t) => t.text);

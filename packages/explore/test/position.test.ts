@@ -1,6 +1,7 @@
-import { type ImportanceSample, type NucleusSample, quantizationErrorBound } from "@logitpack/codec";
+import { type ImportanceSample, type NucleusSample, packIndices, quantizationErrorBound } from "@logitpack/codec";
 import { describe, expect, it } from "vitest";
 import {
+  dequantizeLogits,
   dequantizeSampledLogits,
   dequantizeTopLogits,
   logitsToProbs,
@@ -10,6 +11,7 @@ import {
   positionDistribution,
   sampleInfo,
   topPredictions,
+  unpackIndices,
 } from "../src/index.js";
 import {
   encodeImportanceSample,
@@ -134,5 +136,18 @@ describe("position accessors", () => {
     const info = sampleInfo(s);
     expect(info.sampledPerPosition).toBe(0);
     expect(info.summary.cappedShare).toBeNull();
+  });
+});
+
+describe("seed function names", () => {
+  it("dequantizeLogits and unpackIndices behave as the seed's", () => {
+    expect(Array.from(dequantizeLogits([0, 65535, 32768], -2, 2))).toEqual([-2, 2, (32768 / 65535) * 4 - 2]);
+    const ids = [1, 70000, 262143, 5, 131072];
+    const low = new Uint16Array(ids.length);
+    const high = new Uint8Array(2);
+    packIndices(ids, low, high);
+    const out = new Int32Array(ids.length);
+    unpackIndices(low, high, out);
+    expect(Array.from(out)).toEqual(ids);
   });
 });

@@ -10,10 +10,12 @@ import {
   ExploreError,
   LogitDataset,
   newState,
+  plotNucleusSizes,
   renderStats,
   sampleInfo,
   samples,
   summarize,
+  toJSONText,
 } from "../src/index.js";
 import { datasetStatsParallel, loadLogitDataset } from "../src/node.js";
 import {
@@ -121,6 +123,12 @@ describe("dataset statistics", () => {
     expect(part.nucleusSize.p90).toBe(refPart.sizes.p90);
     expect(part.capped).toBe(refPart.capped);
     await expect(datasetStats(ds, { rowStart: 30, rowEnd: 41 })).rejects.toThrow(ExploreError);
+    // JSON for scripts: plain numbers, null for what is not a number
+    const json = JSON.parse(toJSONText(stats)) as { nucleusSize: { histogram: number[]; p90: number }; tokens: number };
+    expect(json.nucleusSize.p90).toBe(stats.nucleusSize.p90);
+    expect(json.tokens).toBe(stats.tokens);
+    // the SVG histogram has one bar per size
+    expect(plotNucleusSizes(stats).match(/<rect class="bar"/g)?.length).toBe(stats.nucleusSize.histogram.length);
     // text rendering
     const text = renderStats(stats, { width: 70 });
     expect(text).toContain("capped at 30 (settings)");
