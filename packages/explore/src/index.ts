@@ -57,6 +57,7 @@ export {
   probabilityColor,
   renderAlignment,
   renderFidelity,
+  renderPosition,
   renderSampleInfo,
   renderStats,
   truncate,

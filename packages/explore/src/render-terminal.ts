@@ -1,6 +1,7 @@
 import type { AlignedToken, Alignment } from "./align.js";
 import type { FidelityReport } from "./fidelity.js";
 import type { Summary } from "./internal/summary.js";
+import { type PositionDistribution, SOURCE_SAMPLED } from "./position.js";
 import type { SampleInfo } from "./sample-info.js";
 import type { DatasetStats, MassStats } from "./stats.js";
 
@@ -397,6 +398,52 @@ export function renderFidelity(report: FidelityReport, options: Partial<Terminal
   ];
   if (report.layout === "importance") {
     lines.push(`TV(weights, p)             ${summaryLine(s.weightsTv, 4)}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The dataset card's `print_top_logits` / `print_sampled_logits`: every stored entry of one position with rank, id,
+ * token text, logit and probability, nucleus and sampled tail separately, and their masses.
+ */
+export function renderPosition(
+  d: PositionDistribution,
+  options: Partial<TerminalOptions> & { decode?: (id: number) => string; limit?: number } = {},
+): string {
+  const o = { ...DEFAULTS, ...options };
+  const lines: string[] = [];
+  const section = (title: string, keep: (source: number) => boolean, mass: number) => {
+    lines.push(bold(o, `=== ${title} for token ${d.position} (logsumexp=${d.logsumexp.toFixed(4)}) ===`));
+    const tokenW = Math.max(8, Math.min(20, o.width - 46));
+    lines.push(`${"Rank".padEnd(6)} ${"Index".padEnd(8)} ${pad("Token", tokenW)} ${"Logit".padEnd(12)} Prob %`);
+    lines.push("-".repeat(Math.min(o.width, 40 + tokenW)));
+    let rank = 0;
+    for (let i = 0; i < d.ids.length; i++) {
+      if (!keep(d.source[i] as number)) {
+        continue;
+      }
+      if (options.limit !== undefined && rank >= options.limit) {
+        lines.push(dim(o, "..."));
+        break;
+      }
+      const id = d.ids[i] as number;
+      const text = options.decode ? truncate(JSON.stringify(options.decode(id)).slice(1, -1), tokenW) : "";
+      const p = d.probs[i] as number;
+      lines.push(
+        `${String(rank).padEnd(6)} ${String(id).padEnd(8)} ${pad(text, tokenW)} ${(d.logits[i] as number).toFixed(4).padEnd(12)} ${(p * 100).toFixed(p >= 0.001 ? 4 : 6)}`,
+      );
+      rank++;
+    }
+    lines.push(
+      "",
+      `Total ${title.toLowerCase().replace(/ logits$/, "")} probability mass: ${(mass * 100).toFixed(title.startsWith("Nucleus") ? 2 : 6)}%`,
+    );
+  };
+  const drawn = d.weights !== undefined;
+  section(drawn ? "Drawn logits" : "Nucleus logits", (s) => s !== SOURCE_SAMPLED, d.nucleusMass);
+  if (!drawn) {
+    lines.push("");
+    section("Sampled logits", (s) => s === SOURCE_SAMPLED, d.sampledMass);
   }
   return `${lines.join("\n")}\n`;
 }

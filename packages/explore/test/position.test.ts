@@ -9,6 +9,7 @@ import {
   nucleusMasses,
   nucleusSizes,
   positionDistribution,
+  renderPosition,
   sampleInfo,
   topPredictions,
   unpackIndices,
@@ -96,6 +97,14 @@ describe("position accessors", () => {
       expect(miss.upperBound).toBeLessThanOrEqual(d.tailMass + 1e-12);
     }
     expect(Array.from(logitsToProbs([0, Math.log(0.5)], 0))).toEqual([1, 0.5]);
+    // the dataset card's table of one position
+    const d0 = positionDistribution(s, 0);
+    const table = renderPosition(d0, { decode: (id) => `tok${id}\n`, width: 80 });
+    expect(table).toContain("=== Nucleus logits for token 0");
+    expect(table).toContain("=== Sampled logits for token 0");
+    expect(table).toContain(`tok${d0.ids[0]}\\n`);
+    expect(table).toContain(`Total nucleus probability mass: ${(d0.nucleusMass * 100).toFixed(2)}%`);
+    expect(table.split("\n").filter((l) => /^\d+ /.test(l)).length).toBe(d0.ids.length);
   });
 
   it("importance layout: drawn ids with weights that sum to one", async () => {
