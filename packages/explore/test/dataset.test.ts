@@ -26,7 +26,9 @@ beforeAll(async () => {
   }
   mkdirSync(join(dir, "folder", "data"), { recursive: true });
   mkdirSync(join(dir, "folder", ".logit_extraction_cache"), { recursive: true });
-  shardBytes.forEach((b, k) => writeFileSync(join(dir, "folder", "data", `train-${k}.parquet`), b));
+  shardBytes.forEach((b, k) => {
+    writeFileSync(join(dir, "folder", "data", `train-${k}.parquet`), b);
+  });
   writeFileSync(join(dir, "folder", ".logit_extraction_cache", "pending.parquet"), "not a dataset");
   // a static file server with HTTP range requests, on 127.0.0.1
   server = createServer((req, res) => {

@@ -41,7 +41,7 @@ export function teacherInput(index: number, real: readonly number[], vocab: numb
       ids.push(id);
       probs.push(p);
     }
-    let left = 0.97 - (p > 0 ? p : 0);
+    let left = 0.97 - Math.max(p, 0);
     while (left > 0.01) {
       const d = 1000 + Math.floor(r() * (vocab - 1000));
       if (d === id || ids.includes(d)) {
