@@ -3,7 +3,7 @@
  * conversations (single- and multi-turn, some with a system prompt) over 16 subjects, from hand-written templates
  * and fact tables written for this repository. Deterministic: the same script writes the same bytes.
  *
- *   pnpm --filter @logitpack/cli sample-data
+ *   pnpm --filter @logitpack/cli sample-data          # or: tsx scripts/sample-data.ts OTHER_FILE
  *
  * Every number in an answer is computed here, so answers are right; the facts in the tables are common knowledge.
  */
@@ -16,7 +16,7 @@ type Turn = { user: string; assistant: string };
 type Gen = (r: Rng) => Turn[];
 
 const COUNT = 300;
-const OUT = join(import.meta.dirname, "..", "data", "sample-chats.jsonl");
+const OUT = process.argv[2] ?? join(import.meta.dirname, "..", "data", "sample-chats.jsonl");
 
 class Rng {
   #a: number;

@@ -171,7 +171,7 @@ export const extract: CommandSpec = {
       type: "string",
       valueName: "DEV",
       description: "auto (CUDA, then WebGPU, then CPU), cuda, webgpu, cpu; cuda:1 picks a device id",
-      default: "auto",
+      default: "auto; cpu for the bundled tiny model",
       group: "Runtime",
     },
     "num-proc": {
@@ -358,7 +358,8 @@ async function runExtract(ctx: CommandContext): Promise<void> {
   const uploadSizeMb = num(f, "upload-size-mb", { min: 0, minExclusive: true });
   const maxRuntimeMinutes = num(f, "max-runtime-minutes", { min: 0, minExclusive: true });
   const numShards = int(f, "num-shards", { min: 1 });
-  const device = parseDevice(str(f, "device"));
+  // the tiny model runs on the CPU unless told otherwise: probing CUDA and WebGPU costs seconds for no gain
+  const device = parseDevice(str(f, "device") ?? (has(f, "model") && str(f, "model") !== "tiny" ? undefined : "cpu"));
   const sampleSubjectText = str(f, "sample-subject");
   const sampleSubject = sampleSubjectText === undefined ? undefined : parseSampleSubject(sampleSubjectText);
   const thresholdsText = str(f, "batch-thresholds");
@@ -480,6 +481,7 @@ async function runExtract(ctx: CommandContext): Promise<void> {
     await printMask(ctx, encoder, shape, dataset.source, plan.order[0] as number);
   }
   const teacher = await openTeacher({
+    onGenerate: () => out.info(`Generating the bundled tiny model into ${teacherCacheDir} (first run only)`),
     model: model.kind === "tiny" ? { kind: "tiny" } : { kind: "folder", dir: model.dir as string },
     cacheDir: teacherCacheDir,
     device: device.device,
@@ -568,32 +570,36 @@ async function runExtract(ctx: CommandContext): Promise<void> {
   let tokens = 0;
   let positions = 0;
   const reader = await openRowReader(dataset.source, { columns: shapeColumns(shape) });
-  try {
+  /** Tokens and positions of the examples handed to the teacher, by index, until their row is written. */
+  const sizes = new Map<number, [number, number]>();
+  // Batches of examples not done yet, tokenized here while the device runs the previous batch. Stops at Ctrl+C or
+  // the time limit: the batch on the device is finished and written, nothing after it is started.
+  async function* batches(): AsyncGenerator<TeacherExample[]> {
     for (const { indices } of iterateBatches(plan)) {
       if (shutdown.signal.aborted) {
-        break;
+        return;
       }
       const wanted = Array.from(indices).filter((i) => !writer.isDone(i));
       if (wanted.length === 0) {
         continue;
       }
       const rows = await reader.read(wanted);
-      const batch: TeacherExample[] = rows.map((row, k) => {
+      yield rows.map((row, k) => {
         const index = wanted[k] as number;
         const e = encoder.encode(exampleFromRow(row, shape, index));
+        sizes.set(index, [e.ids.length, e.numExtractTokens]);
         return { index, ids: e.ids, extractMask: e.extractMask };
       });
-      const encoded = await teacher.run(batch);
-      for (const row of encoded) {
-        await writer.write(row);
-      }
-      for (const ex of batch) {
-        tokens += ex.ids.length;
-        for (let t = 0; t < ex.extractMask.length; t++) {
-          positions += ex.extractMask[t] as number;
-        }
-      }
-      done += batch.length;
+    }
+  }
+  try {
+    for await (const row of teacher.extract(batches())) {
+      await writer.write(row);
+      const [t, pos] = sizes.get(row.index) ?? [0, 0];
+      sizes.delete(row.index);
+      tokens += t;
+      positions += pos;
+      done++;
       bar.update({ done, tokens, positions });
     }
   } catch (error) {
@@ -657,7 +663,7 @@ async function runExtract(ctx: CommandContext): Promise<void> {
   out.info(
     `${out.err.green("Done:")} ${done} examples, ${formatCount(positions)} assistant tokens (${formatCount(tokens)} tokens in all) in ${formatDuration(seconds)}; ${summary.shards.length} shard(s), ${formatBytes(p.bytesUploaded)}`,
   );
-  const shown = target.kind === "folder" ? displayPath(target.where) : target.where;
+  const shown = target.kind === "folder" ? displayPath(target.where).replace(/^\.\//, "") : target.where;
   out.info(`Output:  ${target.kind === "folder" ? target.where : sinkLocation(sink)}`);
   out.info(`Explore: logitpack explore info ${quote(shown)}`);
   out.info(`         logitpack explore sample ${quote(shown)} --row 0`);

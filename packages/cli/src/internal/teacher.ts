@@ -1,8 +1,18 @@
 /**
- * The teacher as the extraction loop sees it: tokenized examples in, encoded rows (one per example) out. Backed by
- * `@logitpack/inference-gpu` (ONNX Runtime, in-graph nucleus / Gumbel tail / importance sampling).
+ * The teacher as the extraction loop sees it, backed by `@logitpack/inference-gpu` (ONNX Runtime with the nucleus,
+ * Gumbel tail or importance draws computed inside the graph): tokenized batches in, one encoded row per example
+ * out, the device running batch k+1 while this thread encodes batch k.
  */
 import type { EncodedRow, ExtractionSettings } from "@logitpack/codec";
+import {
+  type ExtractOptions,
+  ensureTinyModel,
+  extractBatches,
+  extractionSettings,
+  InferenceError,
+  loadTeacher,
+  type Teacher as RuntimeTeacher,
+} from "@logitpack/inference-gpu";
 import { CliError } from "./errors.js";
 
 export interface TeacherExample {
@@ -26,34 +36,75 @@ export interface TeacherOptions {
   rounds: number;
   temperature: number;
   seed: number;
+  /** Told before the tiny model is generated (first use only). */
+  onGenerate?: () => void;
 }
 
 export interface Teacher {
   /** The execution provider it got (`cpu`, `cuda`, `webgpu`). */
   readonly device: string;
-  /** Where the model files are (the tiny model's cache folder). */
+  /** Why the providers tried before it failed (`--device auto`). */
+  readonly providerFailures: readonly { provider: string; message: string }[];
   readonly modelDir: string;
   readonly vocabSize: number;
-  /** What the runtime adds to the dataset settings (nucleus boundary rule, precision, ...). */
+  /** What the runtime records in the dataset settings (nucleus rule, noise scheme, precision, provider). */
   readonly settings: ExtractionSettings;
-  run(examples: readonly TeacherExample[]): Promise<EncodedRow[]>;
+  /** One encoded row per example, in batch order; batch k+1 runs on the device while batch k is encoded. */
+  extract(batches: AsyncIterable<readonly TeacherExample[]>): AsyncGenerator<EncodedRow>;
   close(): Promise<void>;
 }
 
-/** Loads `@logitpack/inference-gpu` and opens the model. */
+/** Loads the model (generating the tiny one on first use) on the requested device. */
 export async function openTeacher(options: TeacherOptions): Promise<Teacher> {
-  let mod: Record<string, unknown>;
+  let modelDir: string;
+  if (options.model.kind === "tiny") {
+    const { existsSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    if (!existsSync(join(options.cacheDir, "tiny-model")) && options.onGenerate) {
+      options.onGenerate();
+    }
+    modelDir = await ensureTinyModel(options.cacheDir);
+  } else {
+    modelDir = options.model.dir;
+  }
+  let runtime: RuntimeTeacher;
   try {
-    mod = (await import(/* @vite-ignore */ "@logitpack/inference-gpu" as string)) as Record<string, unknown>;
+    runtime = await loadTeacher({
+      modelDir,
+      device: options.device,
+      ...(options.deviceId !== undefined ? { deviceId: options.deviceId } : {}),
+      mode: options.mode,
+    });
   } catch (error) {
-    throw new CliError(
-      `the teacher runtime @logitpack/inference-gpu cannot be loaded (${(error as Error).message.split("\n")[0]})`,
-      "build it with 'pnpm build'",
-    );
+    if (error instanceof InferenceError) {
+      // the message names the file or the provider; say which flag it is about
+      throw new CliError(
+        `${options.device !== "auto" && /provider|device/i.test(error.message) ? "--device" : "--model"}: ${error.message.replace(/^\[[a-z-]+\] /, "")}`,
+      );
+    }
+    throw error;
   }
-  const adapter = mod.openCliTeacher as ((o: TeacherOptions) => Promise<Teacher>) | undefined;
-  if (typeof adapter !== "function") {
-    throw new CliError("@logitpack/inference-gpu has no teacher entry point the CLI knows (openCliTeacher)");
-  }
-  return adapter(options);
+  const extractOptions: ExtractOptions = {
+    mode: options.mode,
+    seed: options.seed,
+    ...(options.mode === "nucleus"
+      ? { topP: options.topP, topPMax: options.topPMax, sampledN: options.sampledN }
+      : { rounds: options.rounds, temperature: options.temperature }),
+  };
+  return {
+    device: runtime.provider,
+    providerFailures: runtime.providerFailures,
+    modelDir,
+    vocabSize: runtime.vocabSize,
+    settings: extractionSettings(runtime, extractOptions),
+    async *extract(batches) {
+      async function* wire() {
+        for await (const batch of batches) {
+          yield batch.map((ex) => ({ index: ex.index, inputIds: ex.ids, extractMask: ex.extractMask }));
+        }
+      }
+      yield* extractBatches(runtime, wire(), extractOptions);
+    },
+    close: () => runtime.close(),
+  };
 }

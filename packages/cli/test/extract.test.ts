@@ -1,0 +1,269 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { encodeSample, type LogitFile, openLogitFile, sampleAt } from "@logitpack/codec";
+import { openLogitFileAt } from "@logitpack/codec/node";
+import { type HubServer, startHubServer } from "@logitpack/hub-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { run, tempDir } from "./helpers.js";
+
+let tmp: { dir: string; cleanup: () => void };
+/** One model cache for every run: the tiny model is generated once. */
+let env: Record<string, string>;
+
+beforeAll(() => {
+  tmp = tempDir();
+  env = { LOGITPACK_CACHE: join(tmp.dir, "model-cache"), HF_HOME: join(tmp.dir, "hf-home"), HF_TOKEN: "" };
+});
+afterAll(() => tmp.cleanup());
+
+/** Every row of a dataset, by dataset index, as the bytes of its encoded columns. */
+async function rowsByIndex(files: LogitFile[]): Promise<Map<number, string>> {
+  const out = new Map<number, string>();
+  for (const f of files) {
+    for await (const b of f.batches()) {
+      for (let r = 0; r < b.numRows; r++) {
+        const s = sampleAt(b, r);
+        const cols = encodeSample(s).columns as Record<string, ArrayBufferView>;
+        const parts = Object.keys(cols)
+          .sort()
+          .map((k) => {
+            const v = cols[k] as ArrayBufferView;
+            return `${k}:${Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString("base64")}`;
+          });
+        expect(out.has(s.index), `index ${s.index} stored twice`).toBe(false);
+        out.set(s.index, parts.join("|"));
+      }
+    }
+  }
+  return out;
+}
+
+async function folderRows(dir: string): Promise<Map<number, string>> {
+  const data = join(dir, "data");
+  const files = await Promise.all(
+    readdirSync(data)
+      .filter((f) => f.endsWith(".parquet"))
+      .sort()
+      .map((f) => openLogitFileAt(join(data, f))),
+  );
+  return rowsByIndex(files);
+}
+
+describe("the embedded default", () => {
+  it("extract -> verify -> explore (info, sample, stats, align, report)", async () => {
+    const cwd = join(tmp.dir, "default");
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(cwd, { recursive: true });
+    const x = await run(["extract", "--limit", "20"], { cwd, env });
+    expect(x.code, x.stderr).toBe(0);
+    expect(x.stderr).toMatch(/No --model and no --dataset: running the bundled tiny model .* into \.\/logits-out/);
+    expect(x.stderr).toMatch(/^Output: {2}.*logits-out$/m);
+    expect(x.stderr).toContain("Explore: logitpack explore info logits-out");
+    expect(existsSync(join(cwd, "logits-out", "README.md"))).toBe(true);
+
+    const v = await run(["verify", "logits-out", "--expected-count", "20", "--json"], { cwd, env });
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    const report = v.events.find((e) => e.event === "verify") as Record<string, unknown>;
+    expect(report).toMatchObject({ ok: true, rows: 20, unique: 20, duplicateRows: 0, missing: 0 });
+    expect((report.settings as Record<string, unknown>).model).toBe("embedded:tiny-qwen3");
+
+    const info = await run(["explore", "info", "--json"], { cwd, env });
+    expect(info.code, info.stderr).toBe(0);
+    expect(info.events[0]).toMatchObject({ layout: "nucleus", numRows: 20 });
+
+    const sample = await run(["explore", "sample", "--row", "0", "--json"], { cwd, env });
+    expect(sample.code, sample.stderr).toBe(0);
+    const s = sample.events[0] as { numTokens: number; nucleusSizes: number[] };
+    expect(s.numTokens).toBeGreaterThan(0);
+    expect(s.nucleusSizes.every((n) => n >= 1 && n <= 100)).toBe(true);
+
+    const stats = await run(["explore", "stats"], { cwd, env });
+    expect(stats.code, stats.stderr).toBe(0);
+    expect(stats.stdout).toMatch(/nucleus size/);
+
+    // alignment replays the recorded template and tokenizer on the bundled dataset: every stored position lines up
+    const align = await run(["explore", "align", "--index", "3", "--json"], { cwd, env });
+    expect(align.code, align.stderr).toBe(0);
+    const a = align.events[0] as { index: number; numTokens: number; counts: { extracted: number } };
+    expect(a.index).toBe(3);
+    expect(a.counts.extracted).toBe(a.numTokens);
+    const alignText = await run(["explore", "align", "--index", "3"], { cwd, env });
+    expect(alignText.stdout).toMatch(/^Sample 3: /);
+
+    const html = await run(["explore", "report", "--row", "0", "-o", "r.html"], { cwd, env });
+    expect(html.code, html.stderr).toBe(0);
+    expect(readFileSync(join(cwd, "r.html"), "utf8")).toMatch(/<svg/);
+
+    // a second run without --resume refuses to touch the output; with --resume there is nothing left to do
+    const again = await run(["extract", "--limit", "20", "--quiet"], { cwd, env });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(
+      /^error: --output: \.\/logits-out already holds 20 examples of an earlier run \(pass --resume/m,
+    );
+    const resumed = await run(["extract", "--limit", "20", "--resume", "--json"], { cwd, env });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.events.find((e) => e.event === "start")).toMatchObject({ selected: 20, done: 20, todo: 0 });
+  });
+});
+
+describe("Hub output against the local Hub server", () => {
+  let hub: HubServer;
+  beforeAll(async () => {
+    hub = await startHubServer();
+  });
+  afterAll(async () => {
+    await hub?.close();
+  });
+
+  it("extract --push-to-hub -> verify -> explore, with HF_ENDPOINT and a fake token", async () => {
+    const cwd = join(tmp.dir, "hub");
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(cwd, { recursive: true });
+    const henv = { ...env, HF_ENDPOINT: hub.url, HF_TOKEN: "hf_fake_write_token" };
+    const x = await run(
+      [
+        "extract",
+        "--limit",
+        "12",
+        "--upload-every",
+        "5",
+        "--push-to-hub",
+        "--output-repo",
+        "tester/tiny-logits",
+        "--json",
+      ],
+      { cwd, env: henv },
+    );
+    expect(x.code, x.stderr).toBe(0);
+    const uploaded = x.events.filter((e) => e.event === "shard-uploaded");
+    expect(uploaded.length).toBe(3);
+    expect(x.stdout + x.stderr).not.toContain("hf_fake_write_token");
+    const files = [...hub.files("tester/tiny-logits").keys()].sort();
+    expect(files.filter((f) => f.startsWith("data/") && f.endsWith(".parquet"))).toHaveLength(3);
+    expect(files).toContain("README.md");
+    // the cache of a Hub run lives in ./.logit_extraction_cache/datasets--owner--name
+    expect(existsSync(join(cwd, ".logit_extraction_cache", "datasets--tester--tiny-logits", "checkpoint.json"))).toBe(
+      true,
+    );
+
+    const v = await run(["verify", "tester/tiny-logits", "--expected-count", "12"], { cwd, env: henv });
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    expect(v.stdout).toMatch(/OK: 12 rows in 3 shard\(s\)/);
+    const info = await run(["explore", "info", "tester/tiny-logits", "--json"], { cwd, env: henv });
+    expect(info.code, info.stderr).toBe(0);
+    expect(info.events[0]).toMatchObject({ numRows: 12, numShards: 3 });
+    const align = await run(["explore", "align", "tester/tiny-logits", "--row", "0", "--json"], { cwd, env: henv });
+    expect(align.code, align.stderr).toBe(0);
+    // the rows on the Hub equal a folder run's
+    const folder = join(tmp.dir, "hub-folder");
+    const y = await run(["extract", "--limit", "12", "--output", folder, "--quiet"], { cwd, env });
+    expect(y.code, y.stderr).toBe(0);
+    const hubFiles: LogitFile[] = [];
+    for (const [path, bytes] of hub.files("tester/tiny-logits")) {
+      if (path.endsWith(".parquet")) {
+        hubFiles.push(await openLogitFile(bytes, { name: path }));
+      }
+    }
+    expect(await rowsByIndex(hubFiles)).toEqual(await folderRows(folder));
+  });
+
+  it("a token the Hub refuses is one clear error line", async () => {
+    const strict = await startHubServer({ tokens: { hf_reader: "read" } });
+    try {
+      const r = await run(["extract", "--limit", "2", "--push-to-hub", "--output-repo", "tester/x", "--quiet"], {
+        cwd: tmp.dir,
+        env: { ...env, HF_ENDPOINT: strict.url, HF_TOKEN: "hf_reader" },
+      });
+      expect(r.code).toBe(1);
+      const lines = r.stderr.split("\n").filter((l) => l.startsWith("error:"));
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toMatch(/write|403|FORBIDDEN/);
+      expect(r.stderr).not.toContain("hf_reader");
+    } finally {
+      await strict.close();
+    }
+  });
+});
+
+describe("stopping and resuming", () => {
+  // small batches so that a run has many steps to interrupt
+  const common = ["--limit", "48", "--upload-every", "8", "--batch-thresholds", '{"100000": 2}'];
+  let reference: Map<number, string>;
+
+  beforeAll(async () => {
+    const out = join(tmp.dir, "reference");
+    const r = await run(["extract", ...common, "--output", out, "--quiet"], { cwd: tmp.dir, env });
+    expect(r.code, r.stderr).toBe(0);
+    reference = await folderRows(out);
+    expect(reference.size).toBe(48);
+  });
+
+  it("Ctrl+C in the middle, then --resume: nothing lost, nothing twice, rows equal to an uninterrupted run", async () => {
+    const out = join(tmp.dir, "sigint");
+    let sent = false;
+    const first = await run(["extract", ...common, "--output", out, "--json"], {
+      cwd: tmp.dir,
+      env,
+      onEvent: (e, child) => {
+        if (!sent && e.event === "progress" && (e.done as number) >= 14) {
+          sent = true;
+          child.kill("SIGINT");
+        }
+      },
+    });
+    expect(sent).toBe(true);
+    expect(first.code, first.stderr).toBe(130);
+    const stopped = first.events.find((e) => e.event === "stopped") as Record<string, unknown>;
+    expect(stopped).toMatchObject({ reason: "SIGINT" });
+    expect(stopped.examples as number).toBeLessThan(48);
+    expect(first.stderr).toMatch(/Go on with: {2}logitpack extract .*--resume/);
+    const before = existsSync(join(out, "data")) ? await folderRows(out) : new Map();
+    expect(before.size).toBeLessThan(48);
+
+    const second = await run(["extract", ...common, "--output", out, "--resume", "--json"], { cwd: tmp.dir, env });
+    expect(second.code, second.stderr).toBe(0);
+    const start = second.events.find((e) => e.event === "start") as Record<string, number>;
+    expect(start.done).toBe(stopped.examples);
+    expect(start.todo).toBe(48 - (stopped.examples as number));
+    const v = await run(["verify", out, "--expected-count", "48"], { cwd: tmp.dir, env });
+    expect(v.code, v.stdout).toBe(0);
+    expect(await folderRows(out)).toEqual(reference);
+  });
+
+  it("--max-runtime-minutes stops cleanly (exit 0) and --resume finishes", async () => {
+    const out = join(tmp.dir, "timed");
+    const first = await run(["extract", ...common, "--output", out, "--max-runtime-minutes", "0.01", "--json"], {
+      cwd: tmp.dir,
+      env,
+    });
+    expect(first.code, first.stderr).toBe(0);
+    const stopped = first.events.find((e) => e.event === "stopped") as Record<string, unknown>;
+    expect(stopped, first.stderr).toMatchObject({ reason: "max-runtime" });
+    expect(stopped.examples as number).toBeLessThan(48);
+    expect(first.stderr).toMatch(/--max-runtime-minutes 0\.01 reached/);
+    const second = await run(["extract", ...common, "--output", out, "--resume", "--quiet"], { cwd: tmp.dir, env });
+    expect(second.code, second.stderr).toBe(0);
+    const v = await run(["verify", out, "--expected-count", "48"], { cwd: tmp.dir, env });
+    expect(v.code, v.stdout).toBe(0);
+    expect(await folderRows(out)).toEqual(reference);
+  });
+
+  it("--force-restart discards the earlier run; other settings are refused with the setting named", async () => {
+    const out = join(tmp.dir, "timed");
+    const other = await run(["extract", ...common, "--output", out, "--resume", "--top-p", "0.9", "--quiet"], {
+      cwd: tmp.dir,
+      env,
+    });
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/^error: .*topP.*--force-restart/m);
+    const restart = await run(["extract", "--limit", "6", "--output", out, "--force-restart", "--top-p", "0.9"], {
+      cwd: tmp.dir,
+      env,
+    });
+    expect(restart.code, restart.stderr).toBe(0);
+    expect(restart.stderr).toMatch(/--force-restart: removed \d+ shard\(s\) of the earlier run/);
+    const v = await run(["verify", out, "--expected-count", "6", "--json"], { cwd: tmp.dir, env });
+    expect(v.code, v.stdout).toBe(0);
+    expect(v.events[0]).toMatchObject({ rows: 6 });
+  });
+});
