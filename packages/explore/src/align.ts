@@ -155,6 +155,10 @@ export async function alignSample(options: AlignOptions): Promise<Alignment> {
     let s = decoded.get(id);
     if (s === undefined) {
       s = tokenizer.decode([id]);
+      if (s.includes("\uFFFD")) {
+        // a piece of a multi-byte character: show its bytes rather than a replacement character
+        s = partialBytes(tokenizer.tokenBytes(id)) ?? s;
+      }
       decoded.set(id, s);
     }
     return s;
@@ -254,6 +258,16 @@ export async function alignSample(options: AlignOptions): Promise<Alignment> {
     summary,
     warnings,
   };
+}
+
+/** `<0xE6 0x9D>` for bytes that are not valid UTF-8 on their own; undefined when they are. */
+function partialBytes(bytes: Uint8Array): string | undefined {
+  try {
+    new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return undefined;
+  } catch {
+    return `<${Array.from(bytes, (b) => `0x${b.toString(16).toUpperCase().padStart(2, "0")}`).join(" ")}>`;
+  }
 }
 
 /** Ids of the kept (extracted) tokens of an encoded example, in order. */

@@ -91,6 +91,27 @@ export function truncate(s: string, width: number): string {
   return `${out}…`;
 }
 
+/**
+ * Fits lines to the width: a line whose first line is bold (the title) or plain is word-wrapped, continuation lines
+ * indented by two spaces. Lines holding escape codes other than a leading bold are left as they are.
+ */
+function fitLines(lines: readonly string[], o: TerminalOptions): string[] {
+  const out: string[] = [];
+  for (const line of lines) {
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: escape codes are what it detects
+    const plain = line.replace(/\u001b\[[0-9;]*m/g, "");
+    if (displayWidth(plain) <= o.width) {
+      out.push(line);
+      continue;
+    }
+    const wrapped = wrapText(plain, o.width - 2);
+    wrapped.forEach((w, i) => {
+      out.push(i === 0 ? (plain !== line ? bold(o, w) : w) : `  ${w}`);
+    });
+  }
+  return out;
+}
+
 /** Word-wraps plain text (no escape codes) at `width` cells. */
 export function wrapText(text: string, width: number): string[] {
   const lines: string[] = [];
@@ -198,6 +219,9 @@ export function renderSampleInfo(info: SampleInfo, options: Partial<TerminalOpti
   if (typeof model === "string") {
     lines.push(`model ${model}`);
   }
+  const fitted = fitLines(lines, o);
+  lines.length = 0;
+  lines.push(...fitted);
   const max = info.summary.nucleusSize.max;
   if (Number.isFinite(max)) {
     const counts = new Array<number>(max + 1).fill(0);
@@ -234,6 +258,9 @@ export function renderStats(stats: DatasetStats, options: Partial<TerminalOption
     lines.push(`masses unknown for ${stats.massUnknown} positions (no quantization range stored)`);
   }
   lines.push(`tokens per sample ${summaryLine(stats.tokensPerSample, 0)}`);
+  const fitted = fitLines(lines, o);
+  lines.length = 0;
+  lines.push(...fitted);
   lines.push(
     dim(o, `${stats.seconds.toFixed(2)} s, ${Math.round(stats.tokensPerSecond)} tokens/s, ${stats.workers} worker(s)`),
   );
@@ -399,7 +426,7 @@ export function renderFidelity(report: FidelityReport, options: Partial<Terminal
   if (report.layout === "importance") {
     lines.push(`TV(weights, p)             ${summaryLine(s.weightsTv, 4)}`);
   }
-  return `${lines.join("\n")}\n`;
+  return `${fitLines(lines, o).join("\n")}\n`;
 }
 
 /**

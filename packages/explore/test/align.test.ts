@@ -168,6 +168,11 @@ describe("alignment with the text (real Qwen3 tokenizer, qwen template)", () => 
       "\nJapan's capital is Tokyo.\n</think>\n\nTokyo — 東京 🗼.",
     );
 
+    // a token holding part of a multi-byte character is shown by its bytes, not a replacement character
+    expect(a.tokens.some((t) => t.predictions.some((q) => /^<0x[0-9A-F]{2}( 0x[0-9A-F]{2})*>$/.test(q.text)))).toBe(
+      true,
+    );
+    expect(a.tokens.some((t) => t.predictions.some((q) => q.text.includes("\uFFFD")))).toBe(false);
     // terminal: no escape codes without colour, coloured with, width respected
     const plain = renderAlignment(a, { color: false, width: 60 });
     expect(plain).not.toContain("\x1b[");

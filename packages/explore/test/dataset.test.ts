@@ -7,7 +7,15 @@ import { encodeLogitFile } from "@logitpack/codec";
 import { startHubServer } from "@logitpack/hub-server";
 import { HubSink } from "@logitpack/hub-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { datasetStats, ExploreError, getSample, renderSampleInfo, sampleInfo, toJSONText } from "../src/index.js";
+import {
+  datasetStats,
+  displayWidth,
+  ExploreError,
+  getSample,
+  renderSampleInfo,
+  sampleInfo,
+  toJSONText,
+} from "../src/index.js";
 import { datasetStatsParallel, loadLogitDataset, parseDatasetSpec, terminalOptions } from "../src/node.js";
 import { encodeNucleusSample, rng, shardInput } from "./helpers.js";
 
@@ -103,6 +111,9 @@ describe("loading datasets", () => {
 
     const info = sampleInfo(byRow.sample, { row: byRow.row, settings: byRow.settings });
     const text = renderSampleInfo(info, { width: 72 });
+    for (const line of text.split("\n")) {
+      expect(displayWidth(line)).toBeLessThanOrEqual(72);
+    }
     expect(text).toContain(`Sample 108 (row 8)`);
     expect(text).toContain("model tiny");
     const json = JSON.parse(toJSONText(info)) as { nucleusSizes: number[]; numTokens: number };

@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import {
   accumulateColumns,
   datasetStats,
+  displayWidth,
   ExploreError,
   LogitDataset,
   newState,
@@ -131,6 +132,9 @@ describe("dataset statistics", () => {
     expect(plotNucleusSizes(stats).match(/<rect class="bar"/g)?.length).toBe(stats.nucleusSize.histogram.length);
     // text rendering
     const text = renderStats(stats, { width: 70 });
+    for (const line of text.split("\n")) {
+      expect(displayWidth(line)).toBeLessThanOrEqual(70);
+    }
     expect(text).toContain("capped at 30 (settings)");
     expect(text).toContain("nucleus sizes:");
   });
