@@ -72,20 +72,17 @@ export function externalTensor(
   });
 }
 
-let counter = 0;
-
 export function node(
   opType: string,
   input: string[],
   output: string[],
   attrs: Record<string, AttrValue> = {},
 ): NodeProto {
-  counter++;
   return create(NodeProtoSchema, {
     opType,
     input,
     output,
-    name: `${opType}_${counter}`,
+    name: `${opType}_${output[0] ?? ""}`, // deterministic: the same graph gives the same bytes
     attribute: Object.entries(attrs).map(([k, v]) => attr(k, v)),
   });
 }
