@@ -156,4 +156,15 @@ describe("failures: exit 1, one line naming the file, column or flag", () => {
     await fails(["verify", empty], 1, /no Parquet shards under data\//);
     await fails(["verify", join(tmp.dir, "nothing-here")], 1, /^error: DATASET: no such folder/);
   });
+
+  it("colour: only when forced or on a terminal, never with NO_COLOR", async () => {
+    const args = ["extract", "--limit", "nope"];
+    const forced = await run(args, { cwd: tmp.dir, env: { NO_COLOR: undefined, FORCE_COLOR: "1" } });
+    expect(forced.stderr).toContain("\x1b[31merror:\x1b[39m");
+    const off = await run(args, { cwd: tmp.dir, env: { NO_COLOR: "1", FORCE_COLOR: "1" } });
+    expect(off.stderr).not.toContain("\x1b[");
+    expect(off.stderr.startsWith("error: --limit:")).toBe(true);
+    const pipe = await run(args, { cwd: tmp.dir, env: { NO_COLOR: undefined, FORCE_COLOR: undefined } });
+    expect(pipe.stderr).not.toContain("\x1b["); // stderr is a pipe here, not a terminal
+  });
 });

@@ -158,6 +158,8 @@ describe("Hub output against the local Hub server", () => {
     const folder = join(tmp.dir, "hub-folder");
     const y = await run(["extract", "--limit", "12", "--output", folder, "--quiet"], { cwd, env });
     expect(y.code, y.stderr).toBe(0);
+    expect(y.stderr).toBe(""); // --quiet: nothing on stderr
+    expect(y.stdout).toBe(""); // and no data without --json
     const hubFiles: LogitFile[] = [];
     for (const [path, bytes] of hub.files("tester/tiny-logits")) {
       if (path.endsWith(".parquet")) {
@@ -165,6 +167,55 @@ describe("Hub output against the local Hub server", () => {
       }
     }
     expect(await rowsByIndex(hubFiles)).toEqual(await folderRows(folder));
+  });
+
+  it("a Hub source dataset and Hub lengths: lengths --push-to-hub, then extract --dataset and --tokenized-dataset ids", async () => {
+    const henv = { ...env, HF_ENDPOINT: hub.url, HF_TOKEN: "hf_fake_write_token" };
+    const { createSink } = await import("@logitpack/hub-stream");
+    const { embeddedDatasetPath } = await import("../src/internal/inputs.js");
+    const lines = readFileSync(embeddedDatasetPath(), "utf8").split("\n").slice(0, 30).join("\n");
+    const sink = await createSink({ hub: true, repo: "tester/chats", hubUrl: hub.url, token: "hf_fake_write_token" });
+    await sink.prepare();
+    await sink.put("data/train.jsonl", new TextEncoder().encode(`${lines}\n`));
+    const cwd = join(tmp.dir, "hub-input");
+    const { mkdirSync } = await import("node:fs");
+    mkdirSync(cwd, { recursive: true });
+    const l = await run(
+      [
+        "lengths",
+        "--dataset",
+        "tester/chats",
+        "--output-repo",
+        "tester/chat-lengths",
+        "--push-to-hub",
+        "--num-proc",
+        "1",
+      ],
+      { cwd, env: henv },
+    );
+    expect(l.code, l.stderr).toBe(0);
+    expect([...hub.files("tester/chat-lengths").keys()]).toContain("data/train-00000-of-00001.parquet");
+    const x = await run(
+      [
+        "extract",
+        "--dataset",
+        "tester/chats",
+        "--tokenized-dataset",
+        "tester/chat-lengths",
+        "--max-seq-len",
+        "90",
+        "--output",
+        "out",
+        "--json",
+      ],
+      { cwd, env: henv },
+    );
+    expect(x.code, x.stderr).toBe(0);
+    const done = x.events.find((e) => e.event === "done") as Record<string, number>;
+    expect(done.examples).toBeGreaterThan(0);
+    expect(done.examples).toBeLessThan(30); // --max-seq-len 90 leaves the longer conversations out
+    const v = await run(["verify", "out", "--json"], { cwd, env: henv });
+    expect(v.code, v.stdout).toBe(0);
   });
 
   it("a token the Hub refuses is one clear error line", async () => {
@@ -187,7 +238,7 @@ describe("Hub output against the local Hub server", () => {
 
 describe("stopping and resuming", () => {
   // small batches so that a run has many steps to interrupt
-  const common = ["--limit", "48", "--upload-every", "8", "--batch-thresholds", '{"100000": 2}'];
+  const common = ["--limit", "32", "--upload-every", "8", "--batch-thresholds", '{"100000": 2}'];
   let reference: Map<number, string>;
 
   beforeAll(async () => {
@@ -195,7 +246,7 @@ describe("stopping and resuming", () => {
     const r = await run(["extract", ...common, "--output", out, "--quiet"], { cwd: tmp.dir, env });
     expect(r.code, r.stderr).toBe(0);
     reference = await folderRows(out);
-    expect(reference.size).toBe(48);
+    expect(reference.size).toBe(32);
   });
 
   it("Ctrl+C in the middle, then --resume: nothing lost, nothing twice, rows equal to an uninterrupted run", async () => {
@@ -205,7 +256,7 @@ describe("stopping and resuming", () => {
       cwd: tmp.dir,
       env,
       onEvent: (e, child) => {
-        if (!sent && e.event === "progress" && (e.done as number) >= 14) {
+        if (!sent && e.event === "progress" && (e.done as number) >= 10) {
           sent = true;
           child.kill("SIGINT");
         }
@@ -215,17 +266,17 @@ describe("stopping and resuming", () => {
     expect(first.code, first.stderr).toBe(130);
     const stopped = first.events.find((e) => e.event === "stopped") as Record<string, unknown>;
     expect(stopped).toMatchObject({ reason: "SIGINT" });
-    expect(stopped.examples as number).toBeLessThan(48);
+    expect(stopped.examples as number).toBeLessThan(32);
     expect(first.stderr).toMatch(/Go on with: {2}logitpack extract .*--resume/);
     const before = existsSync(join(out, "data")) ? await folderRows(out) : new Map();
-    expect(before.size).toBeLessThan(48);
+    expect(before.size).toBeLessThan(32);
 
     const second = await run(["extract", ...common, "--output", out, "--resume", "--json"], { cwd: tmp.dir, env });
     expect(second.code, second.stderr).toBe(0);
     const start = second.events.find((e) => e.event === "start") as Record<string, number>;
     expect(start.done).toBe(stopped.examples);
-    expect(start.todo).toBe(48 - (stopped.examples as number));
-    const v = await run(["verify", out, "--expected-count", "48"], { cwd: tmp.dir, env });
+    expect(start.todo).toBe(32 - (stopped.examples as number));
+    const v = await run(["verify", out, "--expected-count", "32"], { cwd: tmp.dir, env });
     expect(v.code, v.stdout).toBe(0);
     expect(await folderRows(out)).toEqual(reference);
   });
@@ -239,11 +290,11 @@ describe("stopping and resuming", () => {
     expect(first.code, first.stderr).toBe(0);
     const stopped = first.events.find((e) => e.event === "stopped") as Record<string, unknown>;
     expect(stopped, first.stderr).toMatchObject({ reason: "max-runtime" });
-    expect(stopped.examples as number).toBeLessThan(48);
+    expect(stopped.examples as number).toBeLessThan(32);
     expect(first.stderr).toMatch(/--max-runtime-minutes 0\.01 reached/);
     const second = await run(["extract", ...common, "--output", out, "--resume", "--quiet"], { cwd: tmp.dir, env });
     expect(second.code, second.stderr).toBe(0);
-    const v = await run(["verify", out, "--expected-count", "48"], { cwd: tmp.dir, env });
+    const v = await run(["verify", out, "--expected-count", "32"], { cwd: tmp.dir, env });
     expect(v.code, v.stdout).toBe(0);
     expect(await folderRows(out)).toEqual(reference);
   });

@@ -274,9 +274,6 @@ export const exploreAlign: CommandSpec = {
     const loaded = await pickSample(ctx, ds);
     const alignment = await alignLoaded(ctx, ds, loaded);
     const maxRows = int(ctx.flags, "max-rows", { min: 1 }) ?? 40;
-    for (const w of alignment.warnings) {
-      ctx.out.warn(w);
-    }
     ctx.out.data({ event: "align", ...(e.toJSONValue(alignment) as object) }, () =>
       e.renderAlignment(alignment, { ...terminalOptions(ctx.out.stdout, ctx.env), maxRows }),
     );

@@ -809,8 +809,13 @@ async function printMask(
   const { out } = ctx;
   let text = "";
   let inSpan = false;
+  let shownTo = 0;
   for (let t = 0; t < e.ids.length; t++) {
-    const piece = e.text.slice(e.offsets[2 * t] as number, e.offsets[2 * t + 1] as number);
+    // tokens holding parts of one character share its offsets: show each character once
+    const from = Math.max(e.offsets[2 * t] as number, shownTo);
+    const to = Math.max(e.offsets[2 * t + 1] as number, from);
+    const piece = e.text.slice(from, to);
+    shownTo = to;
     const on = e.extractMask[t] === 1;
     if (on !== inSpan) {
       text += on ? "⟦" : "⟧";
