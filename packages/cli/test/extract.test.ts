@@ -109,7 +109,8 @@ describe("the embedded default", () => {
 describe("Hub output against the local Hub server", () => {
   let hub: HubServer;
   beforeAll(async () => {
-    hub = await startHubServer();
+    // LFS uploads take a while, as on a real network: extraction goes on meanwhile
+    hub = await startHubServer({ faults: [{ routes: ["lfs-upload"], action: { delayMs: 300 } }] });
   });
   afterAll(async () => {
     await hub?.close();
@@ -137,6 +138,8 @@ describe("Hub output against the local Hub server", () => {
     expect(x.code, x.stderr).toBe(0);
     const uploaded = x.events.filter((e) => e.event === "shard-uploaded");
     expect(uploaded.length).toBe(3);
+    // the progress events carry the upload marker (the bar's ⬆) while a shard is being committed
+    expect(x.events.some((e) => e.event === "progress" && e.uploading === true)).toBe(true);
     expect(x.stdout + x.stderr).not.toContain("hf_fake_write_token");
     const files = [...hub.files("tester/tiny-logits").keys()].sort();
     expect(files.filter((f) => f.startsWith("data/") && f.endsWith(".parquet"))).toHaveLength(3);

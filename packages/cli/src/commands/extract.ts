@@ -752,7 +752,7 @@ function onWriterEvent(ctx: CommandContext, bar: ProgressBar, e: WriterEvent): v
   switch (e.type) {
     case "progress":
       if (e.progress.uploadInFlight !== bar.state.uploading) {
-        bar.update({ uploading: e.progress.uploadInFlight, shards: e.progress.shardsUploaded });
+        bar.update({ uploading: e.progress.uploadInFlight, shards: e.progress.shardsUploaded }, true);
       }
       return;
     case "resumed":

@@ -119,7 +119,7 @@ export class Output {
     if (!this.interactive) {
       return;
     }
-    const width = this.stderr.columns ?? 100;
+    const width = this.stderr.columns || 100;
     // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colour codes
     const visible = line.replace(/\x1b\[[0-9;]*m/g, "");
     const cut = visible.length > width - 1 ? visible.slice(0, width - 1) : line;

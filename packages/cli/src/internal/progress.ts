@@ -40,9 +40,10 @@ export class ProgressBar {
     }
   }
 
-  update(state: Partial<ProgressState>): void {
+  /** New figures; `force` draws (and emits the JSON event) now, e.g. when an upload starts or ends. */
+  update(state: Partial<ProgressState>, force = false): void {
     this.#state = { ...this.#state, ...state };
-    this.draw(false);
+    this.draw(force);
   }
 
   get state(): ProgressState {
@@ -65,26 +66,25 @@ export class ProgressBar {
     };
   }
 
-  line(color = true): string {
+  line(color = true, columns = this.#out.stderr.columns || 100): string {
     const st = this.#state;
     const e = color ? this.#out.err : undefined;
     const { samplesPerSecond, tokensPerSecond, etaSeconds } = this.rates();
     const frac = st.total > 0 ? Math.min(1, st.done / st.total) : 0;
-    const width = 24;
-    const full = Math.round(frac * width);
-    const bar = `${"█".repeat(full)}${"░".repeat(width - full)}`;
     const pct = `${Math.floor(frac * 100)}%`.padStart(4);
-    const parts = [
-      `${this.#label} ${pct} ${e ? e.cyan(bar) : bar}`,
+    const upload = st.uploading ? (e ? e.yellow("⬆") : "⬆") : " ";
+    const text = [
       `${st.done}/${st.total} samples`,
       `${samplesPerSecond.toFixed(1)} samples/s`,
       `${formatCount(tokensPerSecond)} tok/s`,
       `ETA ${etaSeconds === undefined ? "?" : formatDuration(etaSeconds)}`,
-    ];
-    if (st.uploading) {
-      parts.push(e ? e.yellow("⬆") : "⬆");
-    }
-    return parts.join("  ");
+    ].join("  ");
+    // the bar takes what the terminal leaves, so that the figures and the upload marker are never cut
+    const fixed = this.#label.length + 1 + pct.length + 1 + 2 + 2 + text.length;
+    const width = Math.max(8, Math.min(30, columns - 3 - fixed));
+    const full = Math.round(frac * width);
+    const bar = `${"█".repeat(full)}${"░".repeat(width - full)}`;
+    return `${this.#label} ${pct} ${e ? e.cyan(bar) : bar} ${upload}  ${text}`;
   }
 
   draw(force: boolean): void {
