@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { errorLines, run, tempDir } from "./helpers.js";
@@ -114,6 +114,22 @@ describe("failures: exit 1, one line naming the file, column or flag", () => {
     await fails(["extract", "--model", bad], 1, /--model: .*bad-model has no tokenizer\.json/);
     writeFileSync(join(bad, "tokenizer.json"), "{ this is not json");
     await fails(["extract", "--model", bad], 1, /tokenizer\.json.*not valid JSON/);
+    // good tokenizer files, but no model, then a model file that is not ONNX
+    const { embeddedTokenizerDir } = await import("../src/internal/inputs.js");
+    const noModel = join(tmp.dir, "no-onnx");
+    cpSync(embeddedTokenizerDir(), noModel, { recursive: true });
+    await fails(
+      ["extract", "--model", noModel, "--chat-template", "qwen", "--limit", "2"],
+      1,
+      /^error: --model: no model\.onnx/,
+    );
+    writeFileSync(join(noModel, "model.onnx"), "not a protobuf at all");
+    await fails(
+      ["extract", "--model", noModel, "--chat-template", "qwen", "--limit", "2"],
+      1,
+      /^error: --model: not an ONNX model/,
+    );
+    expect(existsSync(join(tmp.dir, "logits-out")), "a failed run leaves no output folder").toBe(false);
   });
 
   it("an output folder that is not writable", async () => {

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
-import { writeFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { mkdir, writeFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import type { ChatTokenizer } from "@logitpack/chat";
 import type { Alignment, DatasetStats, LoadedSample, LogitDataset } from "@logitpack/explore";
 import { CliError, UsageError } from "../internal/errors.js";
@@ -323,6 +323,7 @@ export const exploreReport: CommandSpec = {
       stats,
       ...(alignment ? { alignment } : {}),
     });
+    await mkdir(dirname(output), { recursive: true });
     await writeFile(output, html);
     ctx.out.data({ event: "report", output, bytes: Buffer.byteLength(html) }, () => undefined);
     ctx.out.info(`Wrote ${output} (open it in a browser; it needs no network)`);

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { CliError } from "./errors.js";
 
@@ -17,25 +17,41 @@ function why(error: unknown): string {
 }
 
 /**
- * Creates `dir` if needed and writes a probe file in it: an output folder that cannot be written is reported before
- * any work, naming the flag, the folder and the reason.
+ * Checks, before any work, that `dir` can be written: an existing folder gets a probe file; a folder that does not
+ * exist yet gets a probe folder in its nearest existing parent (nothing is left behind: a failed run does not leave
+ * an empty output folder). Reports the flag, the folder and the reason.
  */
 export function checkWritableDir(dir: string, flag: string): void {
-  if (existsSync(dir) && !statSync(dir).isDirectory()) {
-    throw new CliError(`${flag}: ${dir} is a file, not a folder`);
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) {
+      throw new CliError(`${flag}: ${dir} is a file, not a folder`);
+    }
+    const probe = join(dir, `.logitpack-write-test-${process.pid}`);
+    try {
+      writeFileSync(probe, "");
+    } catch (error) {
+      throw new CliError(`${flag}: the folder ${dir} is not writable (${why(error)})`);
+    } finally {
+      rmSync(probe, { force: true });
+    }
+    return;
   }
+  let parent = dirname(dir);
+  while (!existsSync(parent) && dirname(parent) !== parent) {
+    parent = dirname(parent);
+  }
+  if (!statSync(parent).isDirectory()) {
+    throw new CliError(`${flag}: cannot create the folder ${dir} (${parent} is a file)`);
+  }
+  let probe: string | undefined;
   try {
-    mkdirSync(dir, { recursive: true });
+    probe = mkdtempSync(join(parent, ".logitpack-write-test-"));
   } catch (error) {
     throw new CliError(`${flag}: cannot create the folder ${dir} (${why(error)})`);
-  }
-  const probe = join(dir, `.logitpack-write-test-${process.pid}`);
-  try {
-    writeFileSync(probe, "");
-  } catch (error) {
-    throw new CliError(`${flag}: the folder ${dir} is not writable (${why(error)})`);
   } finally {
-    rmSync(probe, { force: true });
+    if (probe !== undefined) {
+      rmSync(probe, { recursive: true, force: true });
+    }
   }
 }
 
