@@ -244,13 +244,14 @@ function prepare(t: TeacherInternals, examples: readonly TeacherExample[], o: Re
         feeds[input.name] = { type: "bool", dims: [1], data: new Uint8Array(1) };
         break;
       case "past_key_values":
-        feeds[input.name] = emptyPast(t, input.name, input.elemType, input.dims, B);
+        feeds[input.name] = emptyPast(input.name, input.elemType, input.dims, B);
         break;
     }
   }
   // Rows of the wanted positions: the logits of position t - 1 predict token t.
-  const C = Math.min(n, t.chunkPositions(o.mode));
-  const M = Math.ceil(n / C);
+  // chunks of at most chunkPositions, balanced so the padding of the last one is under M rows
+  const M = Math.ceil(n / Math.min(n, t.chunkPositions(o.mode)));
+  const C = Math.ceil(n / M);
   const rows = new BigInt64Array(M * C);
   const keys = new Float64Array(M * C * 2); // (example index, token position) per row, for the noise
   let r = 0;
@@ -300,13 +301,7 @@ function prepare(t: TeacherInternals, examples: readonly TeacherExample[], o: Re
 }
 
 /** An empty past (sequence length 0) for a `past_key_values.*` input: [B, heads, 0, head_dim] as the model says. */
-function emptyPast(
-  t: TeacherInternals,
-  name: string,
-  elemType: number,
-  dims: (number | string | undefined)[],
-  B: number,
-): WireTensor {
+function emptyPast(name: string, elemType: number, dims: (number | string | undefined)[], B: number): WireTensor {
   const shape = dims.map((d, i) => {
     if (i === 0) {
       return B;
@@ -322,7 +317,6 @@ function emptyPast(
   if (!shape.includes(0)) {
     throw new InferenceError("UNSUPPORTED_MODEL", `input ${name} has no sequence dimension to leave empty`);
   }
-  void t;
   if (elemType === DT.FLOAT16) {
     return { type: "float16", dims: shape, data: new Uint16Array(0) };
   }
