@@ -38,6 +38,38 @@ async function rowsByIndex(files: LogitFile[]): Promise<Map<number, string>> {
   return out;
 }
 
+let referenceRun: Promise<Map<number, string>> | undefined;
+
+/**
+ * The rows of an uninterrupted run over the first 32 examples in batches of 2, computed once. Rows depend only on
+ * the example and the seed, never on the batch, so any run over some of these examples must give the same rows.
+ */
+function reference(): Promise<Map<number, string>> {
+  referenceRun ??= (async () => {
+    const out = join(tmp.dir, "reference");
+    const r = await run(
+      ["extract", "--limit", "32", "--batch-thresholds", '{"100000": 2}', "--output", out, "--quiet"],
+      {
+        cwd: tmp.dir,
+        env,
+      },
+    );
+    expect(r.code, r.stderr).toBe(0);
+    return folderRows(out);
+  })();
+  return referenceRun;
+}
+
+/** `rows` equal the reference run's rows of the same indices. */
+async function expectReferenceRows(rows: Map<number, string>): Promise<void> {
+  const ref = await reference();
+  expect(rows.size).toBeGreaterThan(0);
+  for (const [index, row] of rows) {
+    expect(ref.has(index), `index ${index} in the reference`).toBe(true);
+    expect(row === ref.get(index), `row of index ${index} equals the reference`).toBe(true);
+  }
+}
+
 async function folderRows(dir: string): Promise<Map<number, string>> {
   const data = join(dir, "data");
   const files = await Promise.all(
@@ -98,7 +130,7 @@ describe("the embedded default", () => {
     const again = await run(["extract", "--limit", "20", "--quiet"], { cwd, env });
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(
-      /^error: --output: \.\/logits-out already holds 20 examples of an earlier run \(pass --resume/m,
+      /^error: --output: \.\/logits-out already holds 20 of the 20 selected examples from an earlier run \(pass --resume/m,
     );
     const resumed = await run(["extract", "--limit", "20", "--resume", "--json"], { cwd, env });
     expect(resumed.code, resumed.stderr).toBe(0);
@@ -157,19 +189,16 @@ describe("Hub output against the local Hub server", () => {
     expect(info.events[0]).toMatchObject({ numRows: 12, numShards: 3 });
     const align = await run(["explore", "align", "tester/tiny-logits", "--row", "0", "--json"], { cwd, env: henv });
     expect(align.code, align.stderr).toBe(0);
-    // the rows on the Hub equal a folder run's
-    const folder = join(tmp.dir, "hub-folder");
-    const y = await run(["extract", "--limit", "12", "--output", folder, "--quiet"], { cwd, env });
-    expect(y.code, y.stderr).toBe(0);
-    expect(y.stderr).toBe(""); // --quiet: nothing on stderr
-    expect(y.stdout).toBe(""); // and no data without --json
+    // the rows on the Hub (batches of up to 16) equal the folder reference's (batches of 2)
     const hubFiles: LogitFile[] = [];
     for (const [path, bytes] of hub.files("tester/tiny-logits")) {
       if (path.endsWith(".parquet")) {
         hubFiles.push(await openLogitFile(bytes, { name: path }));
       }
     }
-    expect(await rowsByIndex(hubFiles)).toEqual(await folderRows(folder));
+    const rows = await rowsByIndex(hubFiles);
+    expect([...rows.keys()].sort((p, q) => p - q)).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    await expectReferenceRows(rows);
   });
 
   it("a Hub source dataset and Hub lengths: lengths --push-to-hub, then extract --dataset and --tokenized-dataset ids", async () => {
@@ -242,15 +271,6 @@ describe("Hub output against the local Hub server", () => {
 describe("stopping and resuming", () => {
   // small batches so that a run has many steps to interrupt
   const common = ["--limit", "32", "--upload-every", "8", "--batch-thresholds", '{"100000": 2}'];
-  let reference: Map<number, string>;
-
-  beforeAll(async () => {
-    const out = join(tmp.dir, "reference");
-    const r = await run(["extract", ...common, "--output", out, "--quiet"], { cwd: tmp.dir, env });
-    expect(r.code, r.stderr).toBe(0);
-    reference = await folderRows(out);
-    expect(reference.size).toBe(32);
-  });
 
   it("Ctrl+C in the middle, then --resume: nothing lost, nothing twice, rows equal to an uninterrupted run", async () => {
     const out = join(tmp.dir, "sigint");
@@ -281,7 +301,7 @@ describe("stopping and resuming", () => {
     expect(start.todo).toBe(32 - (stopped.examples as number));
     const v = await run(["verify", out, "--expected-count", "32"], { cwd: tmp.dir, env });
     expect(v.code, v.stdout).toBe(0);
-    expect(await folderRows(out)).toEqual(reference);
+    expect(await folderRows(out)).toEqual(await reference());
   });
 
   it("--max-runtime-minutes stops cleanly (exit 0) and --resume finishes", async () => {
@@ -299,12 +319,34 @@ describe("stopping and resuming", () => {
     expect(second.code, second.stderr).toBe(0);
     const v = await run(["verify", out, "--expected-count", "32"], { cwd: tmp.dir, env });
     expect(v.code, v.stdout).toBe(0);
-    expect(await folderRows(out)).toEqual(reference);
+    expect(await folderRows(out)).toEqual(await reference());
+  });
+
+  it("a split run: --shard 0/2 and 1/2 write into one output without clashing, then verify finds every example once", async () => {
+    const out = join(tmp.dir, "split");
+    const args = ["extract", "--limit", "8", "--batch-thresholds", '{"100000": 2}', "--output", out, "--json"];
+    const a = await run([...args, "--shard", "0/2"], { cwd: tmp.dir, env });
+    const b = await run([...args, "--shard", "1/2"], { cwd: tmp.dir, env });
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    expect(a.events.find((e) => e.event === "start")).toMatchObject({ selected: 4, shard: "0/2" });
+    expect(b.events.find((e) => e.event === "start")).toMatchObject({ selected: 4, shard: "1/2" });
+    const names = readdirSync(join(out, "data")).sort();
+    expect(names.map((n) => n.slice(0, 15))).toEqual(["train-s000of002", "train-s001of002"]);
+    const v = await run(["verify", out, "--expected-count", "8"], { cwd: tmp.dir, env });
+    expect(v.code, v.stdout).toBe(0);
+    const rows = await folderRows(out);
+    expect(rows.size).toBe(8);
+    await expectReferenceRows(rows);
   });
 
   it("--force-restart discards the earlier run; other settings are refused with the setting named", async () => {
-    const out = join(tmp.dir, "timed");
-    const other = await run(["extract", ...common, "--output", out, "--resume", "--top-p", "0.9", "--quiet"], {
+    const out = join(tmp.dir, "restart");
+    const first = await run(["extract", "--limit", "6", "--output", out, "--quiet"], { cwd: tmp.dir, env });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toBe(""); // --quiet: nothing on stderr
+    expect(first.stdout).toBe(""); // and no data without --json
+    const other = await run(["extract", "--limit", "6", "--output", out, "--resume", "--top-p", "0.9", "--quiet"], {
       cwd: tmp.dir,
       env,
     });

@@ -8,6 +8,7 @@ import {
   HubStreamError,
   installShutdownHandlers,
   parseRepoId,
+  parseShardFileName,
   type Sink,
   StreamingWriter,
   type WriterEvent,
@@ -371,6 +372,10 @@ async function runExtract(ctx: CommandContext): Promise<void> {
     ...(numShards ? { numShards } : {}),
   });
   const target = outputTarget(ctx);
+  if (shard.count > 1 && !has(f, "cache-dir")) {
+    // writers of a split run keep separate caches (their pending rows and checkpoints never mix)
+    target.cacheDir = join(target.cacheDir, `shard-${shard.index}-of-${shard.count}`);
+  }
   const resume = bool(f, "resume");
   const forceRestart = bool(f, "force-restart");
 
@@ -456,6 +461,13 @@ async function runExtract(ctx: CommandContext): Promise<void> {
   });
   const plan = prepared.plan;
   const selected = plan.order.length;
+  if (selected === 0 && shard.count > 1) {
+    out.info(
+      `Shard ${shard.index}/${shard.count} has no examples: the selection makes ${prepared.totalBatches} batch(es) in all`,
+    );
+    out.event({ event: "done", output: target.where, outputKind: target.kind, examples: 0, selected: 0 });
+    return;
+  }
   if (selected === 0) {
     throw new CliError(
       `no example to extract: of ${prepared.stats.total}, ${prepared.stats.skippedTooLong} are longer than --max-seq-len, ${prepared.stats.skippedEmpty} have an empty answer, ${prepared.stats.skippedNoLength} have no length`,
@@ -513,7 +525,9 @@ async function runExtract(ctx: CommandContext): Promise<void> {
       shard,
       ...(uploadEvery !== undefined ? { uploadEvery } : {}),
       ...(uploadSizeMb !== undefined ? { uploadSizeMb } : {}),
-      resume: resume || forceRestart,
+      // the refusal to mix with earlier progress is decided below, on this run's own examples only (the output
+      // may hold other writers' shards of a split run)
+      resume: true,
       forceRestart,
       card: { ...(target.kind === "hub" ? { repoId: target.where } : {}) },
       onEvent: (e) => onWriterEvent(ctx, bar, e),
@@ -523,16 +537,29 @@ async function runExtract(ctx: CommandContext): Promise<void> {
     bar.finish();
     throw explainOpenError(error, target);
   }
-  if (forceRestart && writer.resume.ignoredFiles.length > 0) {
-    const paths = writer.resume.ignoredFiles.map((x) => x.path);
-    await sink.remove(paths, `Remove ${paths.length} shard(s) of an earlier run (--force-restart)`);
-    out.info(`--force-restart: removed ${paths.length} shard(s) of the earlier run from ${displayWhere(target)}`);
-  }
   let todo = 0;
   for (let k = 0; k < plan.order.length; k++) {
     if (!writer.isDone(plan.order[k] as number)) {
       todo++;
     }
+  }
+  if (!resume && !forceRestart && todo < selected) {
+    await writer.stop("refused");
+    await teacher.close();
+    bar.finish();
+    throw new CliError(
+      `${target.kind === "folder" ? "--output" : "--output-repo"}: ${displayWhere(target)} already holds ${selected - todo} of the ${selected} selected examples from an earlier run`,
+      "pass --resume to go on with it, or --force-restart to discard it and start over",
+    );
+  }
+  const mine = (path: string) => {
+    const name = parseShardFileName(path);
+    return shard.count === 1 || (name?.shard.index === shard.index && name.shard.count === shard.count);
+  };
+  if (forceRestart && writer.resume.ignoredFiles.some((x) => mine(x.path))) {
+    const paths = writer.resume.ignoredFiles.map((x) => x.path).filter(mine);
+    await sink.remove(paths, `Remove ${paths.length} shard(s) of an earlier run (--force-restart)`);
+    out.info(`--force-restart: removed ${paths.length} shard(s) of the earlier run from ${displayWhere(target)}`);
   }
   const already = selected - todo;
   out.event({
@@ -731,13 +758,6 @@ function hubProvider(ctx: CommandContext) {
 }
 
 function explainOpenError(error: unknown, target: OutputTarget): unknown {
-  if (error instanceof HubStreamError && error.code === "INVALID_STATE" && /earlier progress/.test(error.message)) {
-    const n = /\((\d+) examples done/.exec(error.message)?.[1];
-    return new CliError(
-      `${target.kind === "folder" ? "--output" : "--output-repo"}: ${displayWhere(target)} already holds ${n ?? "the"} examples of an earlier run`,
-      "pass --resume to go on with it, or --force-restart to discard it and start over",
-    );
-  }
   if (error instanceof HubStreamError && error.code === "SETTINGS_MISMATCH") {
     return new CliError(
       error.message.replace(/^\[hub-stream\] /, ""),
