@@ -461,6 +461,20 @@ async function runExtract(ctx: CommandContext): Promise<void> {
   });
   const plan = prepared.plan;
   const selected = plan.order.length;
+  const st = prepared.stats;
+  const left = [
+    st.skippedTooLong > 0 ? `${st.skippedTooLong} longer than --max-seq-len` : "",
+    st.skippedEmpty > 0 ? `${st.skippedEmpty} with an empty answer` : "",
+    st.skippedNoLength > 0 ? `${st.skippedNoLength} without a length` : "",
+    st.notSampled > 0 ? `${st.notSampled} not sampled (--limit, --sample-subject)` : "",
+  ].filter(Boolean);
+  if (left.length > 0 || !dataset.embedded) {
+    out.info(`Dataset: ${st.total} examples${left.length > 0 ? `; left out: ${left.join(", ")}` : ""}`);
+  }
+  if (st.skippedNoLength > 0 && tokenized !== undefined) {
+    out.warn(`${st.skippedNoLength} examples have no length in --tokenized-dataset ${tokenized} and are left out`);
+  }
+  out.event({ event: "selection", ...st });
   if (selected === 0 && shard.count > 1) {
     out.info(
       `Shard ${shard.index}/${shard.count} has no examples: the selection makes ${prepared.totalBatches} batch(es) in all`,
@@ -535,7 +549,7 @@ async function runExtract(ctx: CommandContext): Promise<void> {
   } catch (error) {
     await teacher.close();
     bar.finish();
-    throw explainOpenError(error, target);
+    throw explainOpenError(error);
   }
   let todo = 0;
   for (let k = 0; k < plan.order.length; k++) {
@@ -757,7 +771,7 @@ function hubProvider(ctx: CommandContext) {
   };
 }
 
-function explainOpenError(error: unknown, target: OutputTarget): unknown {
+function explainOpenError(error: unknown): unknown {
   if (error instanceof HubStreamError && error.code === "SETTINGS_MISMATCH") {
     return new CliError(
       error.message.replace(/^\[hub-stream\] /, ""),
