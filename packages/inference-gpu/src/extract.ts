@@ -341,7 +341,7 @@ export async function runBatch(
   if (prep.n === 0) {
     return examples.map((ex) => empty(ex.index, o.mode, o.exposeLogits));
   }
-  const key = await t.session(o.mode, o.exposeLogits);
+  const key = await t.session(o.mode, o.exposeLogits, o.mode === "importance" && o.temperature === 1);
   const fetches = outputNames(o.mode, o.exposeLogits);
   const out = await t.runner.run(key, prep.feeds, fetches);
   const byExample = new Map<TeacherExample, ExampleResult>();

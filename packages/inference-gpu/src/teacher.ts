@@ -77,8 +77,8 @@ export interface Teacher {
 export interface TeacherInternals extends Teacher {
   readonly info: ModelInfo;
   readonly runner: Runner;
-  /** Session key for a mode, created on first use. */
-  session(mode: ExtractMode, exposeLogits: boolean): Promise<string>;
+  /** Session key for a graph variant, created on first use. */
+  session(mode: ExtractMode, exposeLogits: boolean, unitTemperature?: boolean): Promise<string>;
 }
 
 const DEFAULT_CHUNK_BYTES = 2 ** 30;
@@ -190,7 +190,12 @@ export async function loadTeacher(options: LoadTeacherOptions): Promise<Teacher>
   }
 
   /** The post-processed model's bytes. */
-  const build = (mode: ExtractMode, v: { precision: Precision; topkChunk: number }, expose: boolean): Uint8Array => {
+  const build = (
+    mode: ExtractMode,
+    v: { precision: Precision; topkChunk: number },
+    expose: boolean,
+    unitTemperature = false,
+  ): Uint8Array => {
     const model = decodeModel(bytes);
     if (relocate.size > 0 && model.graph !== undefined) {
       forEachGraph(model.graph, (g) => {
@@ -210,6 +215,7 @@ export async function loadTeacher(options: LoadTeacherOptions): Promise<Teacher>
       topkChunk: v.topkChunk,
       noiseRows,
       exposeLogits: expose,
+      unitTemperature,
     });
     return toBinary(ModelProtoSchema, model);
   };
@@ -270,12 +276,12 @@ export async function loadTeacher(options: LoadTeacherOptions): Promise<Teacher>
       const per = bytesPerPosition(mode, v.precision, vocabSize);
       return Math.max(1, Math.min(4096, Math.floor((options.chunkBytes ?? DEFAULT_CHUNK_BYTES) / per)));
     },
-    session(mode: ExtractMode, expose: boolean): Promise<string> {
-      const key = `${mode}:${expose}`;
+    session(mode: ExtractMode, expose: boolean, unitTemperature = false): Promise<string> {
+      const key = `${mode}:${expose}${unitTemperature ? ":t1" : ""}`;
       let s = sessions.get(key);
       if (s === undefined) {
         s = Promise.resolve()
-          .then(() => runner.create(key, spec(build(mode, v, expose), chosen)))
+          .then(() => runner.create(key, spec(build(mode, v, expose, unitTemperature), chosen)))
           .then(() => key);
         s.catch(() => sessions.delete(key));
         sessions.set(key, s);

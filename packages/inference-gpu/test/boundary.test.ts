@@ -35,32 +35,71 @@ function logitsTable(): Float32Array {
   return t;
 }
 
+/** Writes the chosen-logits model into `dir`, with float32 or bfloat16 logits. */
+async function writeModel(dir: string, logitsType: DT.FLOAT | DT.BFLOAT16): Promise<void> {
+  const b = new GraphBuilder(17, "t/");
+  const table = b.constant("table", DT.FLOAT, [ROWS, VOCAB], logitsTable());
+  if (logitsType === DT.FLOAT) {
+    b.node("Gather", [table, "input_ids"], ["logits"], { axis: 0 });
+  } else {
+    b.node("Cast", [b.op("Gather", [table, "input_ids"], { axis: 0 })], ["logits"], { to: DT.BFLOAT16 });
+  }
+  const model = create(ModelProtoSchema, {
+    irVersion: 8n,
+    opsetImport: [{ domain: "", version: 17n }],
+    graph: create(GraphProtoSchema, {
+      name: "chosen",
+      node: b.nodes,
+      initializer: b.initializers,
+      input: [valueInfo("input_ids", DT.INT64, ["batch", "seq"])],
+      output: [valueInfo("logits", logitsType, ["batch", "seq", VOCAB])],
+    }),
+  });
+  await writeFile(join(dir, "model.onnx"), toBinary(ModelProtoSchema, model));
+  await writeFile(join(dir, "config.json"), JSON.stringify({ vocab_size: VOCAB, pad_token_id: 0 }));
+}
+
+/** float32 -> bfloat16 -> float32, round to nearest even (what ORT's Cast does). */
+function bf16(x: number): number {
+  const f = new Float32Array([x]);
+  const u = new Uint32Array(f.buffer);
+  const v = u[0] as number;
+  u[0] = ((v + 0x7fff + ((v >>> 16) & 1)) >>> 16) << 16;
+  return f[0] as number;
+}
+
 describe("nucleus boundary rule and importance draws on chosen logits", () => {
   let dir: string;
   let teacher: Teacher;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "logitpack-boundary-"));
-    const b = new GraphBuilder(17, "t/");
-    const table = b.constant("table", DT.FLOAT, [ROWS, VOCAB], logitsTable());
-    b.node("Gather", [table, "input_ids"], ["logits"], { axis: 0 });
-    const model = create(ModelProtoSchema, {
-      irVersion: 8n,
-      opsetImport: [{ domain: "", version: 17n }],
-      graph: create(GraphProtoSchema, {
-        name: "chosen",
-        node: b.nodes,
-        initializer: b.initializers,
-        input: [valueInfo("input_ids", DT.INT64, ["batch", "seq"])],
-        output: [valueInfo("logits", DT.FLOAT, ["batch", "seq", VOCAB])],
-      }),
-    });
-    await writeFile(join(dir, "model.onnx"), toBinary(ModelProtoSchema, model));
-    await writeFile(join(dir, "config.json"), JSON.stringify({ vocab_size: VOCAB, pad_token_id: 0 }));
+    await writeModel(dir, DT.FLOAT);
     teacher = await loadTeacher({ modelDir: dir, device: "cpu", threads: 2, thread: "caller" });
   });
   afterAll(async () => {
     await teacher.close();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  it("bfloat16 logits: cast to float32 after the model's rounding, same rule", async () => {
+    const dir16 = await mkdtemp(join(tmpdir(), "logitpack-bf16-"));
+    try {
+      await writeModel(dir16, DT.BFLOAT16);
+      const t16 = await loadTeacher({ modelDir: dir16, device: "cpu", threads: 2, thread: "caller" });
+      try {
+        expect(t16.logitsType).toBe("bfloat16");
+        const r = (await runBatch(t16, [at(3)], { exposeLogits: true, sampledN: 8 }))[0] as NucleusResult;
+        const row = logitsTable().subarray(3 * VOCAB, 4 * VOCAB);
+        const rounded = Float32Array.from(row, bf16);
+        expect(Array.from(r.logits as Float32Array)).toEqual(Array.from(rounded));
+        expect(Math.abs((r.logsumexp[0] as number) - logsumexpRow(rounded))).toBeLessThan(1e-12 * 10);
+        expect(r.topCounts[0]).toBeGreaterThan(1);
+      } finally {
+        await t16.close();
+      }
+    } finally {
+      await rm(dir16, { recursive: true, force: true });
+    }
   });
 
   const at = (row: number) => ({ index: 0, inputIds: Int32Array.of(row, 0), extractMask: Uint8Array.of(0, 1) });

@@ -22,6 +22,11 @@ export interface PostprocessOptions {
   noiseRows: number;
   /** Also output the gathered float32 logits (`logitpack.logits`, [M, C, V]): for tests only. */
   exposeLogits?: boolean;
+  /**
+   * Importance sampling at temperature 1: q = p, so the proposal's normalizer is the logsumexp and the scaling is
+   * skipped (a separate, cheaper graph; `logitpack.inv_temperature` is then ignored).
+   */
+  unitTemperature?: boolean;
 }
 
 /** Names of the inputs and outputs the post-processing adds. */
@@ -112,7 +117,7 @@ export function appendPostprocess(model: ModelProto, info: ModelInfo, options: P
       valueInfo(PP.uniforms, fp, ["logitpack_chunks", "logitpack_chunk", 2, "logitpack_rounds"]),
       valueInfo(PP.invTemperature, fp, []),
     );
-    importanceBody(body, L, iter, fp, V, scanOut);
+    importanceBody(body, L, iter, fp, V, options.unitTemperature ?? false, scanOut);
   }
   if (options.exposeLogits) {
     scanOut.push({ name: body.op("Identity", [L], {}, "logits_out"), type: DT.FLOAT });
@@ -237,15 +242,18 @@ function importanceBody(
   iter: string,
   fp: DT,
   V: number,
+  unitTemperature: boolean,
   out: { name: string; type: DT }[],
 ): void {
   const BS = IMPORTANCE_BLOCK;
   const NB = Math.ceil(V / BS);
   const pad = NB * BS - V;
-  const lse = logsumexp(g, L, fp);
   const Lf = fp === DT.DOUBLE ? g.cast(L, DT.DOUBLE) : L;
-  const Lt = g.op("Mul", [Lf, PP.invTemperature], {}, "scaled");
-  const mT = g.reduce("ReduceMax", Lt, [1], true);
+  // max(L · invT) = max(L) · invT exactly (invT > 0, rounding is monotonic): reduce the float32 logits
+  const m = g.reduce("ReduceMax", L, [1], true);
+  const mf = fp === DT.DOUBLE ? g.cast(m, DT.DOUBLE) : m;
+  const Lt = unitTemperature ? Lf : g.op("Mul", [Lf, PP.invTemperature], {}, "scaled");
+  const mT = unitTemperature ? mf : g.op("Mul", [mf, PP.invTemperature]);
   const qu = g.op("Exp", [g.op("Sub", [Lt, mT])], {}, "q_unnormalized");
   const zero = fp === DT.DOUBLE ? g.f64([0], []) : g.f32([0], []);
   const qp = pad > 0 ? g.op("Pad", [qu, g.i64([0, 0, 0, pad]), zero]) : qu;
@@ -256,6 +264,8 @@ function importanceBody(
   const cdfOut = g.op("CumSum", [tot, g.i64([1], [])], {}, "cdf_out");
   const grand = g.op("Slice", [cdfOut, g.i64([NB - 1]), g.i64([NB]), g.i64([1])], {}, "grand");
   const lseT = g.op("Add", [mT, g.op("Log", [grand])]);
+  // at temperature 1 the proposal's normalizer is the logsumexp (float64 sums of float64 exps, in CDF order)
+  const lse = unitTemperature ? lseT : logsumexp(g, L, fp);
   const u = g.op("Gather", [PP.uniforms, iter], { axis: 0 }, "u");
   const u1 = g.op("Gather", [u, g.i64([0], [])], { axis: 1 });
   const u2 = g.op("Gather", [u, g.i64([1], [])], { axis: 1 });
