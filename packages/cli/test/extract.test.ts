@@ -304,6 +304,32 @@ describe("stopping and resuming", () => {
     expect(await folderRows(out)).toEqual(await reference());
   });
 
+  it("a second Ctrl+C exits at once and still leaves a resumable state", async () => {
+    const out = join(tmp.dir, "sigint-twice");
+    let sent = false;
+    const first = await run(["extract", ...common, "--output", out, "--json"], {
+      cwd: tmp.dir,
+      env,
+      onEvent: (e, child) => {
+        if (!sent && e.event === "progress" && (e.done as number) >= 6) {
+          sent = true;
+          child.kill("SIGINT");
+          setTimeout(() => child.kill("SIGINT"), 20);
+        }
+      },
+    });
+    expect(sent).toBe(true);
+    // killed by SIGINT itself (what a shell reports as 130), not by an abort
+    expect(first.signal, `${first.code} ${first.stderr}`).toBe("SIGINT");
+    expect(first.stderr).not.toMatch(/terminate called|Aborted/);
+    expect(first.stderr).toMatch(/SIGINT again: exiting now/);
+    const second = await run(["extract", ...common, "--output", out, "--resume", "--quiet"], { cwd: tmp.dir, env });
+    expect(second.code, second.stderr).toBe(0);
+    const v = await run(["verify", out, "--expected-count", "32"], { cwd: tmp.dir, env });
+    expect(v.code, v.stdout).toBe(0);
+    expect(await folderRows(out)).toEqual(await reference());
+  });
+
   it("--max-runtime-minutes stops cleanly (exit 0) and --resume finishes", async () => {
     const out = join(tmp.dir, "timed");
     const first = await run(["extract", ...common, "--output", out, "--max-runtime-minutes", "0.01", "--json"], {

@@ -602,7 +602,10 @@ async function runExtract(ctx: CommandContext): Promise<void> {
     onForce: (signal) => {
       out.clearStatus();
       out.error(`${signal} again: exiting now; the output and cache stay resumable (--resume)`);
-      process.exit(130);
+      // Die by the signal itself (the shell sees 130 for SIGINT): process.exit would tear ONNX Runtime down while a
+      // run is in flight, a native abort. Every file is written atomically, so leaving without cleanup is safe.
+      process.removeAllListeners(signal);
+      process.kill(process.pid, signal);
     },
   });
 
