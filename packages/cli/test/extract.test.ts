@@ -122,9 +122,32 @@ describe("the embedded default", () => {
     const alignText = await run(["explore", "align", "--index", "3"], { cwd, env });
     expect(alignText.stdout).toMatch(/^Sample 3: /);
 
-    const html = await run(["explore", "report", "--row", "0", "-o", "r.html"], { cwd, env });
+    // fidelity: the model is run again on the text; the stored sample must be what the full distribution says
+    const fid = await run(["explore", "sample", "--row", "0", "--fidelity", "--json"], { cwd, env });
+    expect(fid.code, fid.stderr).toBe(0);
+    const f = fid.events[0] as {
+      event: string;
+      positions: number[];
+      summary: {
+        nucleusIsTopShare: number;
+        absLogsumexpError: { max: number };
+        nucleusMassTrue: { min: number };
+        maxLogitError: { max: number };
+      };
+    };
+    expect(f.event).toBe("fidelity");
+    expect(f.positions.length).toBe(s.numTokens);
+    expect(f.summary.nucleusIsTopShare).toBe(1); // the stored nucleus is exactly the most probable ids
+    expect(f.summary.absLogsumexpError.max).toBeLessThan(1e-6);
+    expect(f.summary.maxLogitError.max).toBeLessThan(1e-2); // uint16 quantization
+    // at least top_p of the mass, unless the nucleus hit the 100-token cap
+    expect(f.summary.nucleusMassTrue.min).toBeGreaterThan(0.5);
+
+    const html = await run(["explore", "report", "--row", "0", "-o", "r.html", "--fidelity"], { cwd, env });
     expect(html.code, html.stderr).toBe(0);
-    expect(readFileSync(join(cwd, "r.html"), "utf8")).toMatch(/<svg/);
+    const page = readFileSync(join(cwd, "r.html"), "utf8");
+    expect(page).toMatch(/<svg/);
+    expect(page).toContain("KL(full || reconstructed)");
 
     // a second run without --resume refuses to touch the output; with --resume there is nothing left to do
     const again = await run(["extract", "--limit", "20", "--quiet"], { cwd, env });

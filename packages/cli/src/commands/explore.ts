@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import type { ChatTokenizer } from "@logitpack/chat";
-import type { Alignment, DatasetStats, LoadedSample, LogitDataset } from "@logitpack/explore";
+import type { ChatEncoder, ChatTokenizer, Example } from "@logitpack/chat";
+import type { Alignment, DatasetStats, FidelityReport, LoadedSample, LogitDataset } from "@logitpack/explore";
 import { CliError, UsageError } from "../internal/errors.js";
 import { conflicts, int, str } from "../internal/flags.js";
 import {
@@ -152,6 +152,15 @@ export const exploreSample: CommandSpec = {
       default: "10",
       group: "Sample",
     },
+    fidelity: {
+      type: "boolean",
+      description:
+        "run the model again on the sample's text and compare: KL(full || stored), nucleus mass captured, tail estimate error",
+      group: "Fidelity",
+    },
+    dataset: ALIGN.dataset as FlagSpec,
+    model: ALIGN.model as FlagSpec,
+    "chat-template": ALIGN["chat-template"] as FlagSpec,
     ...HUB,
   },
   examples: [
@@ -166,6 +175,11 @@ export const exploreSample: CommandSpec = {
     const position = int(ctx.flags, "position", { min: 0 });
     const info = e.sampleInfo(loaded.sample, { row: loaded.row, settings: loaded.settings });
     const term = terminalOptions(ctx.out.stdout, ctx.env);
+    if (ctx.flags.fidelity === true) {
+      const report = await fidelityOf(ctx, await sourceOf(ctx, ds, loaded), loaded);
+      ctx.out.data({ event: "fidelity", ...(e.toJSONValue(report) as object) }, () => e.renderFidelity(report, term));
+      return;
+    }
     if (position !== undefined) {
       if (position >= loaded.sample.numTokens) {
         throw new UsageError(`sample ${loaded.sample.index} has ${loaded.sample.numTokens} positions`, "--position");
@@ -272,7 +286,7 @@ export const exploreAlign: CommandSpec = {
     const { terminalOptions } = await import("@logitpack/explore/node");
     const ds = await openLogits(ctx);
     const loaded = await pickSample(ctx, ds);
-    const alignment = await alignLoaded(ctx, ds, loaded);
+    const alignment = await alignLoaded(ctx, await sourceOf(ctx, ds, loaded), loaded);
     const maxRows = int(ctx.flags, "max-rows", { min: 1 }) ?? 40;
     ctx.out.data({ event: "align", ...(e.toJSONValue(alignment) as object) }, () =>
       e.renderAlignment(alignment, { ...terminalOptions(ctx.out.stdout, ctx.env), maxRows }),
@@ -300,6 +314,11 @@ export const exploreReport: CommandSpec = {
       description: "leave the aligned conversation out (no source dataset needed)",
       group: "Report",
     },
+    fidelity: {
+      type: "boolean",
+      description: "run the model again on the sample and add the fidelity report (KL to the full distribution)",
+      group: "Report",
+    },
     ...ALIGN,
     ...HUB,
   },
@@ -312,9 +331,15 @@ export const exploreReport: CommandSpec = {
     const ds = await openLogits(ctx);
     const loaded = await pickSample(ctx, ds);
     const info = e.sampleInfo(loaded.sample, { row: loaded.row, settings: loaded.settings });
+    conflicts(ctx.flags, "no-align", "fidelity", "the fidelity report re-renders the source row too");
     let alignment: Alignment | undefined;
+    let fidelity: FidelityReport | undefined;
     if (ctx.flags["no-align"] !== true) {
-      alignment = await alignLoaded(ctx, ds, loaded);
+      const source = await sourceOf(ctx, ds, loaded);
+      alignment = await alignLoaded(ctx, source, loaded);
+      if (ctx.flags.fidelity === true) {
+        fidelity = await fidelityOf(ctx, source, loaded);
+      }
     }
     const stats = await datasetStatsParallel(ds, {});
     const html = e.renderHtmlReport({
@@ -322,6 +347,7 @@ export const exploreReport: CommandSpec = {
       sampleInfo: info,
       stats,
       ...(alignment ? { alignment } : {}),
+      ...(fidelity ? { fidelity } : {}),
     });
     await mkdir(dirname(output), { recursive: true });
     await writeFile(output, html);
@@ -354,8 +380,15 @@ async function pickSample(ctx: CommandContext, ds: LogitDataset): Promise<Loaded
   return ds.sample(row);
 }
 
-/** Aligns a loaded sample with its source row: tokenizer, template and dataset from flags or the metadata. */
-async function alignLoaded(ctx: CommandContext, ds: LogitDataset, loaded: LoadedSample): Promise<Alignment> {
+interface SourceExample {
+  encoder: ChatEncoder;
+  example: Example;
+  /** The model the tokenizer came from (`--model` or the recorded one). */
+  model: string | undefined;
+}
+
+/** The encoder of the extraction and the source row of a loaded sample: tokenizer, template, dataset from flags or the metadata. */
+async function sourceOf(ctx: CommandContext, ds: LogitDataset, loaded: LoadedSample): Promise<SourceExample> {
   const e = await import("@logitpack/explore");
   const { loadTokenizer, loadChatTemplate } = await import("@logitpack/chat/node");
   const { exampleFromRow } = await import("@logitpack/chat");
@@ -411,12 +444,32 @@ async function alignLoaded(ctx: CommandContext, ds: LogitDataset, loaded: Loaded
   if (row === undefined) {
     throw new CliError(`--dataset: ${spec} has no row ${loaded.sample.index}`);
   }
+  return { encoder, example: exampleFromRow(row, shape, loaded.sample.index), model };
+}
+
+/** Aligns a loaded sample with its source row. */
+async function alignLoaded(ctx: CommandContext, source: SourceExample, loaded: LoadedSample): Promise<Alignment> {
+  const e = await import("@logitpack/explore");
   const topK = int(ctx.flags, "top-k", { min: 1, max: 100 }) ?? 5;
   return e.alignSample({
-    encoder,
-    example: exampleFromRow(row, shape, loaded.sample.index),
+    encoder: source.encoder,
+    example: source.example,
     sample: loaded.sample,
     topK,
-    settings,
+    settings: loaded.settings,
+  });
+}
+
+/** `--fidelity`: the full distributions recomputed with the model, compared with the stored sample. */
+async function fidelityOf(ctx: CommandContext, source: SourceExample, loaded: LoadedSample): Promise<FidelityReport> {
+  const { recomputeFidelity } = await import("../internal/fidelity.js");
+  ctx.out.info(`Recomputing the full distributions of sample ${loaded.sample.index} with ${source.model}`);
+  return recomputeFidelity({
+    sample: loaded.sample,
+    settings: loaded.settings,
+    encoder: source.encoder,
+    example: source.example,
+    model: source.model,
+    env: ctx.env,
   });
 }
