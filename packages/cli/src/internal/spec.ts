@@ -80,7 +80,11 @@ export function commandHelp(spec: CommandSpec, subcommands: CommandSpec[] = []):
     lines.push("", "Arguments:");
     const w = Math.max(...spec.positionals.map((p) => p.name.length));
     for (const p of spec.positionals) {
-      lines.push(`  ${p.name.padEnd(w)}  ${p.description}`);
+      const body = wrap(p.description, WIDTH - w - 4);
+      lines.push(`  ${p.name.padEnd(w)}  ${body[0] ?? ""}`);
+      for (const b of body.slice(1)) {
+        lines.push(`  ${"".padEnd(w)}  ${b}`);
+      }
     }
   }
   const all = { ...spec.flags, ...GLOBAL_FLAGS };
