@@ -41,14 +41,14 @@ async function rowsByIndex(files: LogitFile[]): Promise<Map<number, string>> {
 let referenceRun: Promise<Map<number, string>> | undefined;
 
 /**
- * The rows of an uninterrupted run over the first 32 examples in batches of 2, computed once. Rows depend only on
+ * The rows of an uninterrupted run over the first 24 examples in batches of 2, computed once. Rows depend only on
  * the example and the seed, never on the batch, so any run over some of these examples must give the same rows.
  */
 function reference(): Promise<Map<number, string>> {
   referenceRun ??= (async () => {
     const out = join(tmp.dir, "reference");
     const r = await run(
-      ["extract", "--limit", "32", "--batch-thresholds", '{"100000": 2}', "--output", out, "--quiet"],
+      ["extract", "--limit", "24", "--batch-thresholds", '{"100000": 2}', "--output", out, "--quiet"],
       {
         cwd: tmp.dir,
         env,
@@ -293,7 +293,7 @@ describe("Hub output against the local Hub server", () => {
 
 describe("stopping and resuming", () => {
   // small batches so that a run has many steps to interrupt
-  const common = ["--limit", "32", "--upload-every", "8", "--batch-thresholds", '{"100000": 2}'];
+  const common = ["--limit", "24", "--upload-every", "8", "--batch-thresholds", '{"100000": 2}'];
 
   it("Ctrl+C in the middle, then --resume: nothing lost, nothing twice, rows equal to an uninterrupted run", async () => {
     const out = join(tmp.dir, "sigint");
@@ -302,7 +302,7 @@ describe("stopping and resuming", () => {
       cwd: tmp.dir,
       env,
       onEvent: (e, child) => {
-        if (!sent && e.event === "progress" && (e.done as number) >= 10) {
+        if (!sent && e.event === "progress" && (e.done as number) >= 8) {
           sent = true;
           child.kill("SIGINT");
         }
@@ -312,17 +312,17 @@ describe("stopping and resuming", () => {
     expect(first.code, first.stderr).toBe(130);
     const stopped = first.events.find((e) => e.event === "stopped") as Record<string, unknown>;
     expect(stopped).toMatchObject({ reason: "SIGINT" });
-    expect(stopped.examples as number).toBeLessThan(32);
+    expect(stopped.examples as number).toBeLessThan(24);
     expect(first.stderr).toMatch(/Go on with: {2}logitpack extract .*--resume/);
     const before = existsSync(join(out, "data")) ? await folderRows(out) : new Map();
-    expect(before.size).toBeLessThan(32);
+    expect(before.size).toBeLessThan(24);
 
     const second = await run(["extract", ...common, "--output", out, "--resume", "--json"], { cwd: tmp.dir, env });
     expect(second.code, second.stderr).toBe(0);
     const start = second.events.find((e) => e.event === "start") as Record<string, number>;
     expect(start.done).toBe(stopped.examples);
-    expect(start.todo).toBe(32 - (stopped.examples as number));
-    const v = await run(["verify", out, "--expected-count", "32"], { cwd: tmp.dir, env });
+    expect(start.todo).toBe(24 - (stopped.examples as number));
+    const v = await run(["verify", out, "--expected-count", "24"], { cwd: tmp.dir, env });
     expect(v.code, v.stdout).toBe(0);
     expect(await folderRows(out)).toEqual(await reference());
   });
@@ -348,25 +348,25 @@ describe("stopping and resuming", () => {
     expect(first.stderr).toMatch(/SIGINT again: exiting now/);
     const second = await run(["extract", ...common, "--output", out, "--resume", "--quiet"], { cwd: tmp.dir, env });
     expect(second.code, second.stderr).toBe(0);
-    const v = await run(["verify", out, "--expected-count", "32"], { cwd: tmp.dir, env });
+    const v = await run(["verify", out, "--expected-count", "24"], { cwd: tmp.dir, env });
     expect(v.code, v.stdout).toBe(0);
     expect(await folderRows(out)).toEqual(await reference());
   });
 
   it("--max-runtime-minutes stops cleanly (exit 0) and --resume finishes", async () => {
     const out = join(tmp.dir, "timed");
-    const first = await run(["extract", ...common, "--output", out, "--max-runtime-minutes", "0.01", "--json"], {
+    const first = await run(["extract", ...common, "--output", out, "--max-runtime-minutes", "0.005", "--json"], {
       cwd: tmp.dir,
       env,
     });
     expect(first.code, first.stderr).toBe(0);
     const stopped = first.events.find((e) => e.event === "stopped") as Record<string, unknown>;
     expect(stopped, first.stderr).toMatchObject({ reason: "max-runtime" });
-    expect(stopped.examples as number).toBeLessThan(32);
-    expect(first.stderr).toMatch(/--max-runtime-minutes 0\.01 reached/);
+    expect(stopped.examples as number).toBeLessThan(24);
+    expect(first.stderr).toMatch(/--max-runtime-minutes 0\.005 reached/);
     const second = await run(["extract", ...common, "--output", out, "--resume", "--quiet"], { cwd: tmp.dir, env });
     expect(second.code, second.stderr).toBe(0);
-    const v = await run(["verify", out, "--expected-count", "32"], { cwd: tmp.dir, env });
+    const v = await run(["verify", out, "--expected-count", "24"], { cwd: tmp.dir, env });
     expect(v.code, v.stdout).toBe(0);
     expect(await folderRows(out)).toEqual(await reference());
   });
