@@ -161,6 +161,58 @@ describe("the embedded default", () => {
   });
 });
 
+describe("single-turn columns, as in the seed", () => {
+  it("lengths then extract with --user-col/--assistant-col and the seed's template, --tokenized-dataset, --sample-subject", async () => {
+    const cwd = join(tmp.dir, "columns");
+    const { mkdirSync, writeFileSync } = await import("node:fs");
+    mkdirSync(cwd, { recursive: true });
+    const rows = Array.from({ length: 12 }, (_, i) => ({
+      question: `What is ${i} + ${i + 1}?`,
+      answer: `${i} + ${i + 1} = ${2 * i + 1}.`,
+      subject: i % 3 === 0 ? "physics" : "math",
+    }));
+    writeFileSync(join(cwd, "qa.jsonl"), `${rows.map((r) => JSON.stringify(r)).join("\n")}\n`);
+    const flags = [
+      "--dataset",
+      "qa.jsonl",
+      "--user-col",
+      "question",
+      "--assistant-col",
+      "answer",
+      "--chat-template",
+      "seed-000",
+    ];
+    const l = await run(["lengths", ...flags, "--output", "qa-lengths.parquet", "--num-proc", "1"], { cwd, env });
+    expect(l.code, l.stderr).toBe(0);
+    const x = await run(
+      [
+        "extract",
+        ...flags,
+        "--tokenized-dataset",
+        "qa-lengths.parquet",
+        "--subject-col",
+        "subject",
+        "--sample-subject",
+        '{"*": 5, "physics": 2}',
+        "--json",
+      ],
+      { cwd, env },
+    );
+    expect(x.code, x.stderr).toBe(0);
+    expect(x.events.find((e) => e.event === "start")).toMatchObject({ selected: 7 }); // 5 math + 2 physics
+    const v = await run(["verify", "logits-out"], { cwd, env });
+    expect(v.code, v.stdout).toBe(0);
+    const a = await run(["explore", "align", "--row", "0", "--json"], { cwd, env });
+    expect(a.code, a.stderr).toBe(0);
+    const al = a.events[0] as { counts: { turns: number; extracted: number }; numTokens: number; text: string };
+    expect(al.counts.turns).toBe(1);
+    expect(al.counts.extracted).toBe(al.numTokens);
+    expect(al.text).toMatch(
+      /^<\|im_start\|>user\nWhat is \d+ \+ \d+\?<\|im_end\|><\|im_start\|>assistant\n\d+ \+ \d+ = \d+\.<\|im_end\|>$/,
+    );
+  });
+});
+
 describe("Hub output against the local Hub server", () => {
   let hub: HubServer;
   beforeAll(async () => {
