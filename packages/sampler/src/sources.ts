@@ -314,7 +314,9 @@ export async function openDataset(
   if (existsSync(spec)) {
     return openLocalDataset(spec, options.split === undefined ? { flag } : { split: options.split, flag });
   }
-  const repoLike = /^[\w.-]+\/[\w.-]+$/.test(spec);
+  // "./data.jsonl" or "/x/y.parquet" are paths even though they match owner/name's characters
+  const pathLike = /^[./]/.test(spec) || /\.(jsonl?|parquet)$/i.test(spec);
+  const repoLike = !pathLike && /^[\w.-]+\/[\w.-]+$/.test(spec);
   if (!repoLike) {
     throw new SamplerError("SOURCE_NOT_FOUND", `no such file or folder, and not a Hub repo id: ${spec}`, { flag });
   }

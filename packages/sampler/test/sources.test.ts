@@ -83,6 +83,10 @@ describe("sources", () => {
     );
     expect(await codeOf(openDataset("org/dataset"))).toMatch(/^UNSUPPORTED_SOURCE: .*needs a Hub provider/);
     expect(await codeOf(openDataset("./not/here.parquet"))).toMatch(/^SOURCE_NOT_FOUND/);
+    // path-looking values that match owner/name's characters are still missing files, never Hub ids
+    const hub = { open: async () => Promise.reject(new Error("must not be asked")) };
+    expect(await codeOf(openDataset("./missing.jsonl", { hub }))).toMatch(/^SOURCE_NOT_FOUND/);
+    expect(await codeOf(openDataset("data/missing.parquet", { hub }))).toMatch(/^SOURCE_NOT_FOUND/);
   });
 
   it("hubDatasetProvider: lists, picks the split's Parquet files, downloads, reads them in order", async () => {
