@@ -3,6 +3,7 @@
  *   forward          the model alone, full logits returned to JS (what any extraction starts from)
  *   in-graph         forward + post-processing inside the graph (this package): only small tensors come back
  *   typescript       forward + the same post-processing in TypeScript on the returned logits (src/reference.ts)
+ *   in-graph-f32     in-graph with the float32 variant (WebGPU's; logsumexp to 1e-6 instead of 1e-12)
  *   pipeline         extractBatches: in-graph, session in a worker, encoding overlapped, codec rows out
  * Each path runs in its own child process so that its peak memory (max RSS) is its own.
  *
@@ -119,16 +120,17 @@ async function runPath(path: string): Promise<Result> {
       }
     }
   };
-  if (path === "in-graph" || path === "pipeline") {
+  if (path === "in-graph" || path === "in-graph-f32" || path === "pipeline") {
     const teacher = await loadTeacher({
       modelDir,
       device: "cpu",
       threads,
       thread: path === "pipeline" ? "worker" : "caller",
       mode,
+      precision: path === "in-graph-f32" ? "float32" : "float64",
     });
     let k = 0;
-    if (path === "in-graph") {
+    if (path !== "pipeline") {
       await time(async () => {
         const res = await runBatch(teacher, batch(k++), { mode });
         return res.reduce((s, r) => s + bytesOf(r), 0);
@@ -252,7 +254,7 @@ if (values.path !== undefined) {
   // Each path runs in its own process, ROUNDS times in alternation; the best round of each counts (the machine may
   // be shared: the best round is the one least disturbed).
   const rounds = Number(values.rounds);
-  const paths = ["forward", "in-graph", "typescript", "pipeline"];
+  const paths = ["forward", "in-graph", "typescript", "pipeline", "in-graph-f32"];
   const best = new Map<string, Result>();
   for (let round = 0; round < rounds; round++) {
     for (const path of paths) {
