@@ -1,6 +1,7 @@
 /// <reference lib="dom" />
 /**
- * The HTML report opened in headless Chromium (Debian's `chromium` package, driven by playwright-core): coloured
+ * The HTML report opened in headless Chromium (Debian's `chromium`, or the one @sparticuz/chromium ships on npm;
+ * driven by playwright-core): coloured
  * tokens, the nucleus-size histogram, the per-position plot and a hover tooltip render, with no network request.
  * Screenshots are kept in `test-artifacts/` (git-ignored).
  */
@@ -26,7 +27,18 @@ import {
 import { qwenTokenizer } from "./qwen.js";
 import { keptIds, teacherInput } from "./teacher.js";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/**
+ * The browser: CHROMIUM_PATH, else Debian's chromium, else (on a machine with only Node and the npm registry) the
+ * Chromium that the npm package @sparticuz/chromium carries inside its tarball, unpacked to /tmp on first use.
+ */
+async function browserExecutable(): Promise<{ path: string; args: string[] }> {
+  const configured = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+  if (existsSync(configured)) {
+    return { path: configured, args: [] };
+  }
+  const bundled = (await import("@sparticuz/chromium")).default;
+  return { path: await bundled.executablePath(), args: bundled.args };
+}
 const here = dirname(fileURLToPath(import.meta.url));
 const artifacts = join(here, "..", "test-artifacts");
 
@@ -52,12 +64,7 @@ let html: string;
 let extracted = 0;
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium) or set CHROMIUM_PATH; ` +
-        "this test must run in a browser",
-    );
-  }
+  const executable = await browserExecutable();
   const tokenizer = qwenTokenizer();
   const encoder = new ChatEncoder({
     tokenizer,
@@ -102,9 +109,10 @@ beforeAll(async () => {
   writeFileSync(join(artifacts, "report.html"), html);
   // playwright gives the browser a fresh temporary profile (--user-data-dir) of its own
   browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: executable.path,
     headless: true,
     args: [
+      ...executable.args,
       "--no-sandbox",
       "--disable-gpu",
       "--disable-quic",
