@@ -4,14 +4,15 @@
  *    1 and 2 worker threads (--num-proc).
  * 2. Padding waste of length-sorted dynamic batching (the seed's thresholds) and token-budget batching against
  *    dataset order, on the same lengths.
- * Dataset: 6,000 conversations (BENCH_ROWS) cut from a deterministic synthetic Markdown corpus (bench/corpus.ts), assistant
+ * Dataset: 6,000 conversations (BENCH_ROWS) cut from a deterministic synthetic Markdown corpus (packages/chat/bench/corpus.ts), assistant
  * lengths drawn from a log-normal (median ~1,800 characters, long tail to ~30,000): a realistic SFT spread.
  */
 import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { syntheticCorpus } from "./corpus.js";
+// the same deterministic corpus as the chat benchmark (bench-only code, not shipped)
+import { syntheticCorpus } from "../../chat/bench/corpus.js";
 
 // The built package (workers start from dist/lengths-worker.js, as in production); typed by the source.
 const dist = new URL("../dist/index.js", import.meta.url).href;
