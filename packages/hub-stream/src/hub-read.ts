@@ -10,8 +10,10 @@ import { createRetryingFetch, type RetryInfo, type RetryPolicy } from "./retry.j
 
 /** Where to read from: a dataset repo at a revision, with the usual token and endpoint resolution. */
 export interface HubReadOptions {
-  /** Dataset repo id, "namespace/name". */
+  /** Repo id, "namespace/name" (a dataset repo unless `repoType` says "model"). */
   repo: string;
+  /** Default "dataset"; "model" for a model repo (e.g. the teacher, downloaded into the standard cache). */
+  repoType?: "dataset" | "model";
   /** Branch, tag or commit (default "main"). */
   revision?: string;
   /** Access token (default `HF_TOKEN`, then the token file); public repos need none. */
@@ -39,6 +41,7 @@ async function context(options: HubReadOptions) {
   const token = await resolveToken(options.token, env);
   return {
     repo: parseRepoId(options.repo),
+    repoType: options.repoType ?? "dataset",
     revision: options.revision ?? "main",
     hubUrl: resolveHubUrl(options.hubUrl, env),
     token,
@@ -53,7 +56,7 @@ export async function listRepoFiles(options: HubReadOptions & { path?: string })
   const out: RepoFile[] = [];
   try {
     for await (const e of listFiles({
-      repo: { type: "dataset", name: c.repo },
+      repo: { type: c.repoType, name: c.repo },
       revision: c.revision,
       path: options.path,
       recursive: true,
@@ -66,7 +69,7 @@ export async function listRepoFiles(options: HubReadOptions & { path?: string })
       }
     }
   } catch (error) {
-    throw toHubStreamError(error, `list files of datasets/${c.repo}`, c.token);
+    throw toHubStreamError(error, `list files of ${c.repoType}s/${c.repo}`, c.token);
   }
   return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
@@ -119,9 +122,12 @@ export async function downloadToCache(options: HubReadOptions & { path: string; 
   const c = await context(options);
   const env = options.env ?? process.env;
   const cacheRoot = options.cacheDir ?? hubCacheDir(env);
-  const repoDir = join(cacheRoot, `datasets--${c.repo.replace("/", "--")}`);
-  const url = resolveUrl(c.hubUrl, c.repo, options.path, c.revision);
-  const what = `download ${options.path} of datasets/${c.repo}`;
+  const repoDir = join(cacheRoot, `${c.repoType}s--${c.repo.replace("/", "--")}`);
+  const url =
+    c.repoType === "model"
+      ? `${c.hubUrl}/${c.repo}/resolve/${encodeURIComponent(c.revision)}/${options.path.split("/").map(encodeURIComponent).join("/")}`
+      : resolveUrl(c.hubUrl, c.repo, options.path, c.revision);
+  const what = `download ${options.path} of ${c.repoType}s/${c.repo}`;
   let head: Response;
   try {
     head = await c.fetch(url, { method: "HEAD", headers: c.headers, redirect: "manual" });

@@ -204,6 +204,31 @@ describe("HubSink against the local Hub server", () => {
     const report = await verifyDataset({ sink, expectedCount: 300 });
     expect(report.ok).toBe(true);
 
+    // Model repos (the teacher): listed and downloaded into the same cache, under models--owner--name.
+    const { createRepo, uploadFiles } = await import("@huggingface/hub");
+    const modelFiles = {
+      "onnx/model.onnx": new Uint8Array([8, 7, 6, 5]),
+      "tokenizer.json": new TextEncoder().encode("{}"),
+    };
+    await createRepo({ repo: { type: "model", name: "me/tiny-teacher" }, accessToken: TOKEN, hubUrl: s.url });
+    await uploadFiles({
+      repo: { type: "model", name: "me/tiny-teacher" },
+      accessToken: TOKEN,
+      hubUrl: s.url,
+      useXet: false,
+      files: Object.entries(modelFiles).map(([path, bytes]) => ({ path, content: new Blob([bytes]) })),
+    });
+    const listed = await listRepoFiles({ repo: "me/tiny-teacher", repoType: "model", env });
+    expect(listed.map((f) => f.path)).toEqual(["onnx/model.onnx", "tokenizer.json"]);
+    const modelPath = await downloadToCache({
+      repo: "me/tiny-teacher",
+      repoType: "model",
+      path: "onnx/model.onnx",
+      env: { ...env, HF_HUB_CACHE: cache },
+    });
+    expect(modelPath.startsWith(join(cache, "models--me--tiny-teacher", "snapshots"))).toBe(true);
+    expect([...new Uint8Array(await readFile(modelPath))]).toEqual([8, 7, 6, 5]);
+
     // Resume without a checkpoint reads only footers and index column chunks, by range requests.
     const before2 = s.log.length;
     const state = await resumeState({

@@ -208,7 +208,7 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
       return;
     }
     const url = new URL(base + raw);
-    const segs = url.pathname.split("/").slice(1).map(decodeURIComponent);
+    const segs = modelRoutesAsDataset(url.pathname.split("/").slice(1).map(decodeURIComponent));
     const route = routeOf(method, segs);
     const record: RequestRecord = { method, route, path: url.pathname, status: 0, bytes: 0 };
     log.push(record);
@@ -285,8 +285,8 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
       case "create": {
         const payload = JSON.parse(text(body)) as { name: string; organization?: string; type?: string };
         const id = `${payload.organization ?? "tester"}/${payload.name}`;
-        if (payload.type !== "dataset") {
-          sendJson(res, 400, { error: "this mock serves dataset repos only" });
+        if (payload.type !== "dataset" && payload.type !== "model") {
+          sendJson(res, 400, { error: "this mock serves dataset and model repos only" });
           return;
         }
         if (repos.has(id)) {
@@ -580,6 +580,28 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * Model repos share the dataset routes: `api/models/o/n/...` and `o/n/resolve|raw/...` (and `o/n.git/info/lfs/...`)
+ * are served as their dataset twins. One store holds both kinds, so a test must not give a model and a dataset the
+ * same id.
+ */
+function modelRoutesAsDataset(segs: string[]): string[] {
+  if (segs[0] === "api" && segs[1] === "models") {
+    return ["api", "datasets", ...segs.slice(2)];
+  }
+  const top = segs[0];
+  if (
+    top !== undefined &&
+    top !== "api" &&
+    top !== "datasets" &&
+    top !== "_lfs" &&
+    (segs[2] === "resolve" || segs[2] === "raw" || segs[1]?.endsWith(".git"))
+  ) {
+    return ["datasets", ...segs];
+  }
+  return segs;
 }
 
 /** Which route a request is, from its method and path segments. */

@@ -380,7 +380,7 @@ async function runExtract(ctx: CommandContext): Promise<void> {
   const forceRestart = bool(f, "force-restart");
 
   // ---- inputs ----
-  const model = resolveModel(ctx);
+  const model = await resolveModel(ctx);
   const embeddedDefault = !has(f, "model") && !has(f, "dataset");
   if (target.kind === "folder") {
     checkWritableDir(target.where, "--output");

@@ -75,7 +75,7 @@ async function runLengths(ctx: CommandContext): Promise<void> {
   );
   checkWritableFile(output, "--output");
 
-  const model = resolveModel(ctx);
+  const model = await resolveModel(ctx, { weights: false });
   const dataset = await resolveDataset(ctx);
   const columns = await dataset.source.columns();
   const shape = resolveShape(ctx, columns);

@@ -250,10 +250,15 @@ export interface ResolvedModel {
 }
 
 /**
- * `--model`: `tiny` (default), a local folder, or `owner/name` found in the Hugging Face cache
- * (`models--owner--name/snapshots/<commit of refs/main>`). Downloading models is not done here.
+ * `--model`: `tiny` (default), a local folder, or a Hub model repo `owner/name`: taken from the Hugging Face cache
+ * (`models--owner--name/snapshots/<commit of refs/main>`) when there, else downloaded into it through
+ * @logitpack/hub-stream (HF_ENDPOINT, --token/HF_TOKEN honoured). `weights: false` (lengths) downloads only the
+ * tokenizer and config files.
  */
-export function resolveModel(ctx: CommandContext): ResolvedModel {
+export async function resolveModel(
+  ctx: CommandContext,
+  options: { weights: boolean } = { weights: true },
+): Promise<ResolvedModel> {
   const spec = str(ctx.flags, "model");
   if (spec === undefined || spec === "tiny" || spec === EMBEDDED_MODEL_NAME) {
     return { kind: "tiny", spec: EMBEDDED_MODEL_NAME, tokenizerDir: embeddedTokenizerDir(), defaultTemplate: "qwen" };
@@ -265,18 +270,57 @@ export function resolveModel(ctx: CommandContext): ResolvedModel {
     checkTokenizerFiles(spec);
     return { kind: "folder", spec, dir: spec, tokenizerDir: spec };
   }
-  if (/^[\w.-]+\/[\w.-]+$/.test(spec)) {
-    const cached = cachedModel(spec);
+  if (/^[\w-][\w.-]*\/[\w.-]+$/.test(spec)) {
+    let cached = cachedModel(spec);
+    if (cached === undefined || (options.weights && !hasOnnx(cached))) {
+      await downloadModel(ctx, spec, options.weights);
+      cached = cachedModel(spec);
+    }
     if (cached !== undefined) {
       checkTokenizerFiles(cached);
       return { kind: "folder", spec, dir: cached, tokenizerDir: cached };
     }
-    throw new CliError(
-      `--model: ${spec} is not a local folder and not in the Hugging Face cache (${hubCacheDir()})`,
-      `download it first, e.g. 'huggingface-cli download ${spec} --local-dir ./${spec.split("/")[1]}', and pass the folder`,
-    );
+    throw new CliError(`--model: ${spec} was downloaded but its snapshot is not in ${hubCacheDir()}`);
   }
   throw new CliError(`--model: no such folder: ${spec}`);
+}
+
+/** The files of a model repo extraction needs: root-level configs and tokenizer files, and `[onnx/]model.onnx` with its external data. */
+export function modelFilesToDownload(paths: readonly string[], weights: boolean): string[] {
+  const config = /^[^/]+\.(json|jinja|txt|model)$/;
+  const onnx = /^(onnx\/)?model\.onnx(_data(_\d+)?|\.data)?$/;
+  return paths.filter((p) => config.test(p) || (weights && onnx.test(p)));
+}
+
+function hasOnnx(dir: string): boolean {
+  return existsSync(join(dir, "model.onnx")) || existsSync(join(dir, "onnx", "model.onnx"));
+}
+
+async function downloadModel(ctx: CommandContext, repo: string, weights: boolean): Promise<void> {
+  const token = str(ctx.flags, "token");
+  const read = { repo, repoType: "model" as const, ...(token ? { token } : {}) };
+  let files: string[];
+  try {
+    files = modelFilesToDownload(
+      (await listRepoFiles(read)).map((f) => f.path),
+      weights,
+    );
+  } catch (error) {
+    throw new CliError(
+      `--model: ${repo} is not a local folder, and the Hub model repo could not be listed: ${(error as Error).message}`,
+      "pass a local folder with model.onnx and its tokenizer files, or check the repo id, --token/HF_TOKEN and HF_ENDPOINT",
+    );
+  }
+  if (weights && !files.some((f) => /model\.onnx$/.test(f))) {
+    throw new CliError(
+      `--model: the Hub model repo ${repo} has no model.onnx or onnx/model.onnx`,
+      "logitpack runs ONNX exports: use an ONNX repo (e.g. an onnx-community/... export) or export one with optimum",
+    );
+  }
+  ctx.out.info(`Downloading ${files.length} file(s) of ${repo} into ${hubCacheDir()}`);
+  for (const path of files) {
+    await downloadToCache({ ...read, path });
+  }
 }
 
 function checkTokenizerFiles(dir: string): void {
