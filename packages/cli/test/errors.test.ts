@@ -12,8 +12,8 @@ beforeAll(() => {
 afterAll(() => tmp.cleanup());
 
 /** Runs a command expected to fail: one `error:` line, the exit code, no stack trace. */
-async function fails(args: string[], code: number, pattern: RegExp) {
-  const r = await run(["--quiet", ...args], { cwd: tmp.dir });
+async function fails(args: string[], code: number, pattern: RegExp, env?: Record<string, string>) {
+  const r = await run(["--quiet", ...args], env ? { cwd: tmp.dir, env } : { cwd: tmp.dir });
   const lines = errorLines(r.stderr);
   expect(r.code, r.stderr).toBe(code);
   expect(lines, r.stderr).toHaveLength(1);
@@ -104,11 +104,19 @@ describe("failures: exit 1, one line naming the file, column or flag", () => {
 
   it("a missing or unreadable model", async () => {
     await fails(["extract", "--model", join(tmp.dir, "no-model")], 1, /^error: --model: no such folder/);
-    await fails(
-      ["extract", "--model", "nobody/no-such-model-xyz"],
-      1,
-      /--model: nobody\/no-such-model-xyz is not a local folder and not in the Hugging Face cache/,
-    );
+    // a Hub id that is neither cached nor on the Hub (a local Hub server: tests never reach the network)
+    const { startHubServer } = await import("@logitpack/hub-server");
+    const hub = await startHubServer();
+    try {
+      await fails(
+        ["extract", "--model", "nobody/no-such-model-xyz"],
+        1,
+        /--model: nobody\/no-such-model-xyz is not a local folder, not in the Hugging Face cache \(.*\), and not a model repo on http:\/\/127\.0\.0\.1/,
+        { HF_ENDPOINT: hub.url, HF_TOKEN: "", HF_HOME: join(tmp.dir, "hf-empty") },
+      );
+    } finally {
+      await hub.close();
+    }
     const bad = join(tmp.dir, "bad-model");
     mkdirSync(bad, { recursive: true });
     await fails(["extract", "--model", bad], 1, /--model: .*bad-model has no tokenizer\.json/);

@@ -27,7 +27,8 @@ export function run(args: string[], options: RunOptions = {}): Promise<RunResult
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: options.cwd,
-      env: { ...process.env, NO_COLOR: "1", FORCE_COLOR: undefined, ...options.env },
+      // HF_ENDPOINT defaults to a refused local port: no test can reach the real Hub by accident
+      env: { ...process.env, HF_ENDPOINT: "http://127.0.0.1:9", NO_COLOR: "1", FORCE_COLOR: undefined, ...options.env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let stdout = "";

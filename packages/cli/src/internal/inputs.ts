@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { InputShape } from "@logitpack/chat";
-import { downloadToCache, hubCacheDir, listRepoFiles } from "@logitpack/hub-stream";
+import { downloadToCache, hubCacheDir, listRepoFiles, resolveHubUrl } from "@logitpack/hub-stream";
 import { type DatasetSource, type HubDatasetProvider, openDataset, openLocalFiles } from "@logitpack/sampler";
 import { CliError, UsageError } from "./errors.js";
 import { conflicts, str } from "./flags.js";
@@ -306,6 +306,13 @@ async function downloadModel(ctx: CommandContext, repo: string, weights: boolean
       weights,
     );
   } catch (error) {
+    const status = (error as { status?: number }).status;
+    if (status === 404 || status === 401) {
+      throw new CliError(
+        `--model: ${repo} is not a local folder, not in the Hugging Face cache (${hubCacheDir()}), and not a model repo on ${resolveHubUrl(undefined, process.env)}`,
+        "check the id (and --token/HF_TOKEN for a private repo), or pass a local folder with model.onnx and its tokenizer files",
+      );
+    }
     throw new CliError(
       `--model: ${repo} is not a local folder, and the Hub model repo could not be listed: ${(error as Error).message}`,
       "pass a local folder with model.onnx and its tokenizer files, or check the repo id, --token/HF_TOKEN and HF_ENDPOINT",
