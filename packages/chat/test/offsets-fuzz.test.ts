@@ -7,6 +7,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ChatTokenizer } from "../src/tokenizer.js";
 import { qwenTokenizer } from "./qwen.js";
+import { rng } from "./rng.js";
 
 let tok: ChatTokenizer;
 beforeAll(() => {
@@ -62,17 +63,6 @@ const POOL = [
   "\u200b",
   "\ufeff",
 ];
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomCodePoint(r: () => number): string {
   const ranges: [number, number][] = [

@@ -2,7 +2,14 @@ import { open } from "node:fs/promises";
 import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
 import { SamplerError } from "./errors.js";
-import { ConcatSource, type DatasetSource, JsonFileSource, JsonlFileSource, ParquetFileSource } from "./sources.js";
+import {
+  ConcatSource,
+  type DatasetSource,
+  JsonFileSource,
+  JsonlFileSource,
+  ParquetFileSource,
+  project,
+} from "./sources.js";
 
 /**
  * Random access to rows by dataset index: what the extraction loop needs to fetch a batch of a length-sorted plan.
@@ -282,17 +289,4 @@ function upperBound(values: readonly number[], x: number): number {
     }
   }
   return a;
-}
-
-function project(row: Record<string, unknown>, columns: readonly string[] | undefined): Record<string, unknown> {
-  if (columns === undefined) {
-    return row;
-  }
-  const out: Record<string, unknown> = {};
-  for (const c of columns) {
-    if (Object.hasOwn(row, c)) {
-      out[c] = row[c];
-    }
-  }
-  return out;
 }

@@ -367,7 +367,8 @@ function listFiles(dir: string): string[] {
   return out;
 }
 
-function project(row: Record<string, unknown>, columns: readonly string[] | undefined): Record<string, unknown> {
+/** `row` reduced to `columns` (all of it when undefined). */
+export function project(row: Record<string, unknown>, columns: readonly string[] | undefined): Record<string, unknown> {
   if (columns === undefined) {
     return row;
   }
