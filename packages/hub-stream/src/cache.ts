@@ -1,11 +1,10 @@
-import { open, readFile, rm } from "node:fs/promises";
-import { hostname } from "node:os";
 import { basename, join } from "node:path";
 import type { ExtractionSettings } from "@logitpack/codec";
 import { HubStreamError } from "./errors.js";
 import { fsError } from "./folder-sink.js";
 import { type FsLayer, listDir, nodeFs, TEMP_SUFFIX, writeFileAtomic } from "./fs.js";
 import { IndexSet } from "./index-set.js";
+import { acquireLock, type HeldLock, type LockOptions } from "./lock.js";
 import { DATA_DIR, type ShardSpec } from "./names.js";
 
 /** Default cache folder, the Python tool's name. */
@@ -28,15 +27,6 @@ export interface Checkpoint {
   /** Number of rows in those shards. */
   rows: number;
   updatedAt: string;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** An index set in JSON: sorted `[start, end)` ranges, or a little-endian bitmap in base64 when that is smaller. */
@@ -84,6 +74,7 @@ export function deserializeIndexSet(data: SerializedIndexSet): IndexSet {
 export class LocalCache {
   readonly checkpointPath: string;
   readonly pendingDir: string;
+  private held: HeldLock | undefined;
 
   constructor(
     readonly dir: string = DEFAULT_CACHE_DIR,
@@ -103,56 +94,26 @@ export class LocalCache {
   }
 
   /**
-   * Take the cache for this process (`lock`: pid and host). A lock left by a process that no longer runs (kill -9, a
-   * crash) is taken over; one held by a live process is an INVALID_STATE error: two writers must not share a cache.
+   * Take the cache for this process instance (`lock`: pid, its start time, boot id, host, a run id; refreshed while
+   * held). A lock whose owner is not that same live instance (kill -9, a crash, a restarted container's PID 1, a
+   * reused pid, an earlier boot, a lease left unrefreshed by a writer elsewhere) is taken over: the returned line says
+   * so. One held by a live writer is an INVALID_STATE error: two writers must not share a cache.
    */
-  async lock(): Promise<void> {
+  async lock(options: LockOptions = {}): Promise<string | undefined> {
     const path = join(this.dir, "lock");
-    const me = JSON.stringify({ pid: process.pid, host: hostname() });
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fh = await open(path, "wx");
-        try {
-          await fh.writeFile(me);
-        } finally {
-          await fh.close();
-        }
-        return;
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
-          throw fsError(error, `cannot lock the cache folder ${this.dir}`, path);
-        }
-      }
-      let owner: { pid?: number; host?: string } = {};
-      try {
-        owner = JSON.parse(await readFile(path, "utf8"));
-      } catch {
-        // unreadable: a half-written lock of a killed process
-      }
-      if (owner.pid !== undefined && owner.host === hostname() && alive(owner.pid)) {
-        throw new HubStreamError(
-          "INVALID_STATE",
-          `the cache folder ${this.dir} is in use by another writer (pid ${owner.pid}); give each writer its own cache folder`,
-          { path },
-        );
-      }
-      if (owner.host !== undefined && owner.host !== hostname()) {
-        throw new HubStreamError(
-          "INVALID_STATE",
-          `the cache folder ${this.dir} is locked by a writer on ${owner.host}; remove ${path} if that writer is gone`,
-          { path },
-        );
-      }
-      await rm(path, { force: true });
+    try {
+      this.held = await acquireLock(path, `the cache folder ${this.dir}`, options);
+    } catch (error) {
+      throw fsError(error, `cannot lock the cache folder ${this.dir}`, path);
     }
-    throw new HubStreamError("INVALID_STATE", `cannot lock the cache folder ${this.dir}`, {
-      path: join(this.dir, "lock"),
-    });
+    return this.held.takenOver;
   }
 
-  /** Release the lock taken by `lock()`. */
+  /** Release the lock taken by `lock()` (only if it is still ours). */
   async unlock(): Promise<void> {
-    await rm(join(this.dir, "lock"), { force: true });
+    const held = this.held;
+    this.held = undefined;
+    await held?.release();
   }
 
   /** The checkpoint, undefined if there is none; throws CACHE_CORRUPT if it cannot be parsed. */
@@ -180,7 +141,7 @@ export class LocalCache {
     } catch (error) {
       throw new HubStreamError(
         "CACHE_CORRUPT",
-        `${this.checkpointPath} is not a checkpoint (${(error as Error).message}); remove it, or restart with forceRestart`,
+        `${this.checkpointPath} is not a checkpoint (${(error as Error).message}); remove it, or restart with --force-restart`,
         { path: this.checkpointPath },
         { cause: error },
       );

@@ -22,6 +22,8 @@ export { downloadToCache, listRepoFiles, openHubLogitFile, resolveFileUrl } from
 export type { HubSinkOptions } from "./hub-sink.js";
 export { HubSink, resolveUrl } from "./hub-sink.js";
 export { IndexSet } from "./index-set.js";
+export type { HeldLock, LockOptions, OwnerState, ProcessIdentity } from "./lock.js";
+export { acquireLock, bootId, currentIdentity, ownerState, processStartTime } from "./lock.js";
 export type { ShardName, ShardSpec } from "./names.js";
 export { DATA_DIR, isShardPath, parseShardFileName, parseShardSpec, shardFileName } from "./names.js";
 export type { BackupShard, PendingFile, ResumeOptions, ResumeState } from "./resume.js";

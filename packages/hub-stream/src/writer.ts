@@ -12,6 +12,7 @@ import { HubStreamError } from "./errors.js";
 import { EventChannel, type WriterEvent, type WriterProgress } from "./events.js";
 import type { FsLayer } from "./fs.js";
 import { IndexSet } from "./index-set.js";
+import type { LockOptions } from "./lock.js";
 import { type ShardSpec, shardFileName } from "./names.js";
 import { type BackupShard, type PendingFile, type ResumeState, resumeState } from "./resume.js";
 import { configHash, effectiveSettings } from "./settings.js";
@@ -49,6 +50,8 @@ export interface StreamingWriterOptions {
   encode?: Pick<LogitWriterOptions, "compression" | "compressionLevel" | "rowGroupBytes" | "rowGroupRows">;
   /** Dataset card written on close (default: written, without a model name); false to skip. */
   card?: false | Omit<DatasetCardOptions, "layout" | "settings">;
+  /** Lease of the cache lock (a lock elsewhere not refreshed for `leaseMs` is taken over). */
+  lock?: LockOptions;
   /** Sink files read at once during resume (default 8). */
   scanConcurrency?: number;
   /** Told about every event (progress, shards, retries, failures). */
@@ -167,16 +170,20 @@ export class StreamingWriter {
     validate(options);
     const cache = new LocalCache(options.cacheDir ?? DEFAULT_CACHE_DIR, options.fs);
     await cache.init();
-    await cache.lock();
+    const takenOver = await cache.lock(options.lock);
     try {
-      return await StreamingWriter.openLocked(options, cache);
+      return await StreamingWriter.openLocked(options, cache, takenOver);
     } catch (error) {
       await cache.unlock();
       throw error;
     }
   }
 
-  private static async openLocked(options: StreamingWriterOptions, cache: LocalCache): Promise<StreamingWriter> {
+  private static async openLocked(
+    options: StreamingWriterOptions,
+    cache: LocalCache,
+    takenOver: string | undefined,
+  ): Promise<StreamingWriter> {
     await cleanTemporaryFiles(cache);
     await options.sink.prepare();
     const layout = options.layout ?? "nucleus";
@@ -193,10 +200,13 @@ export class StreamingWriter {
     if (options.resume === false && earlier && !options.forceRestart) {
       throw new HubStreamError(
         "INVALID_STATE",
-        `earlier progress exists (${resume.done.size} examples done in ${options.sink.location} and ${cache.dir}): resume it, or restart with forceRestart`,
+        `earlier progress exists (${resume.done.size} examples done in ${options.sink.location} and ${cache.dir}): resume it, or restart with --force-restart`,
       );
     }
     const writer = new StreamingWriter(options, cache, resume);
+    if (takenOver !== undefined) {
+      writer.warn(takenOver);
+    }
     writer.emit({
       type: "resumed",
       done: resume.done.size,

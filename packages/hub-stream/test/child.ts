@@ -13,10 +13,17 @@ export interface ChildRun {
 }
 
 const CHILD = join(import.meta.dirname, "..", CHILD_DIR, "writer-child.js");
+/** The lock holder (see child/lock-child.ts): `node LOCK_CHILD <cache dir>`. */
+export const LOCK_CHILD = join(import.meta.dirname, "..", CHILD_DIR, "lock-child.js");
 
 /** Start the writer child process with a config (see child/writer-child.ts). */
 export function spawnChild(config: Record<string, unknown>, env: Record<string, string> = {}): ChildRun {
-  const proc = spawn(process.execPath, [CHILD, JSON.stringify(config)], {
+  return spawnProcess(process.execPath, [CHILD, JSON.stringify(config)], env);
+}
+
+/** Start a process that prints one JSON event per line on stdout. */
+export function spawnProcess(command: string, args: string[], env: Record<string, string> = {}): ChildRun {
+  const proc = spawn(command, args, {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...env },
   });

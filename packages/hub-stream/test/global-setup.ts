@@ -5,7 +5,7 @@ export const CHILD_DIR = "node_modules/.cache/hub-stream-test";
 
 export default async function setup(): Promise<void> {
   await build({
-    entry: { "writer-child": "test/child/writer-child.ts" },
+    entry: { "writer-child": "test/child/writer-child.ts", "lock-child": "test/child/lock-child.ts" },
     outDir: CHILD_DIR,
     format: ["esm"],
     platform: "node",
