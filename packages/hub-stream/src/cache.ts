@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
 import type { ExtractionSettings } from "@logitpack/codec";
 import { HubStreamError } from "./errors.js";
@@ -5,7 +6,8 @@ import { fsError } from "./folder-sink.js";
 import { type FsLayer, listDir, nodeFs, TEMP_SUFFIX, writeFileAtomic } from "./fs.js";
 import { IndexSet } from "./index-set.js";
 import { acquireLock, type HeldLock, type LockOptions } from "./lock.js";
-import { DATA_DIR, type ShardSpec } from "./names.js";
+import { DATA_DIR, QUARANTINE_DIR, type ShardSpec } from "./names.js";
+import type { Sink } from "./sink.js";
 
 /** Default cache folder, the Python tool's name. */
 export const DEFAULT_CACHE_DIR = ".logit_extraction_cache";
@@ -18,7 +20,7 @@ export interface Checkpoint {
   /** The extraction settings, as every shard records them. */
   settings: ExtractionSettings;
   shard: ShardSpec;
-  /** The sink (folder path or Hub repo URL), never a token. */
+  /** The sink (`locationId`: a Hub repo URL, or a hash of a folder's path), never a token nor a local path. */
   location: string;
   /** Shards uploaded by runs of this cache. */
   shards: string[];
@@ -27,6 +29,16 @@ export interface Checkpoint {
   /** Number of rows in those shards. */
   rows: number;
   updatedAt: string;
+}
+
+/**
+ * What the checkpoint records as the sink: a Hub sink's location (`{hub}/datasets/{repo}@{rev}`), a folder's as a
+ * hash of its absolute path (`folder:{16 hex}`): the checkpoint names no local path.
+ */
+export function locationId(sink: Sink): string {
+  return sink.kind === "folder"
+    ? `folder:${createHash("sha256").update(sink.location).digest("hex").slice(0, 16)}`
+    : sink.location;
 }
 
 /** An index set in JSON: sorted `[start, end)` ranges, or a little-endian bitmap in base64 when that is smaller. */
@@ -202,6 +214,31 @@ export class LocalCache {
 
   async remove(path: string): Promise<void> {
     await this.fs.rm(path);
+  }
+
+  /**
+   * Keep a broken or duplicate file out of the way, never deleted: `quarantine/{name}` in the cache (a name already
+   * there gets a `.1`, `.2`... suffix). `from` is a cache file to move, or the bytes of a sink file to keep a copy of.
+   * Returns the path relative to the cache folder.
+   */
+  async quarantine(name: string, from: string | Uint8Array): Promise<string> {
+    const dir = join(this.dir, QUARANTINE_DIR);
+    let target = name;
+    for (let k = 1; (await this.fs.size(join(dir, target))) !== undefined; k++) {
+      target = `${name}.${k}`;
+    }
+    const path = join(dir, target);
+    try {
+      await this.fs.mkdir(dir);
+      if (typeof from === "string") {
+        await this.fs.rename(from, path);
+      } else {
+        await writeFileAtomic(this.fs, path, from);
+      }
+    } catch (error) {
+      throw fsError(error, `cannot keep ${name} in ${dir}`, path);
+    }
+    return `${QUARANTINE_DIR}/${target}`;
   }
 
   /**

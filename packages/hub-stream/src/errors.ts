@@ -22,6 +22,10 @@ export type HubStreamErrorCode =
   | "SHARD_LOST"
   /** A shard of the sink could not be read. */
   | "READ_FAILED"
+  /** A shard is broken (cannot be decoded, bytes changed, impossible values) and could not be moved aside. */
+  | "CORRUPT_SHARD"
+  /** Shards overlap in part (rows stored twice, neither shard a copy of the others): which to keep is not clear. */
+  | "DUPLICATE_ROWS"
   /** The writer was used after `close()`/`stop()`, or given a row it cannot take. */
   | "INVALID_STATE"
   /** An option is wrong (repo id, shard spec, threshold). */

@@ -1,4 +1,5 @@
 import type { HubStreamError } from "./errors.js";
+import type { QuarantinedFile } from "./resume.js";
 import type { RetryInfo } from "./retry.js";
 
 /** A snapshot of a writer's progress, for a progress bar. */
@@ -43,6 +44,11 @@ export type WriterEvent =
   | { type: "retry"; info: RetryInfo }
   | { type: "pending-saved"; path: string; rows: number }
   | { type: "stopping"; reason: string }
+  | {
+      type: "quarantined";
+      /** A broken or duplicate shard (or cache file) moved aside at resume; its rows are produced again. */
+      file: QuarantinedFile;
+    }
   | { type: "warning"; message: string }
   | { type: "closed"; progress: WriterProgress };
 

@@ -1,10 +1,12 @@
 import { createHash } from "node:crypto";
+import { stat } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import type { ByteSource } from "@logitpack/codec";
 import { fileSource } from "@logitpack/codec/node";
 import { HubStreamError } from "./errors.js";
 import { type FsLayer, listDir, nodeFs, TEMP_SUFFIX, writeFileAtomic } from "./fs.js";
-import { DATA_DIR } from "./names.js";
+import { temporaryOwnerAlive } from "./lock.js";
+import { DATA_DIR, QUARANTINE_DIR } from "./names.js";
 import type { PutResult, Sink, SinkFile } from "./sink.js";
 
 /** A local folder laid out like a Hub dataset repo: `README.md` and `data/*.parquet`. */
@@ -25,6 +27,33 @@ export class FolderSink implements Sink {
     } catch (error) {
       throw fsError(error, `cannot create the output folder ${join(this.root, DATA_DIR)}`, this.root);
     }
+    await this.removeStaleTemporaryFiles();
+  }
+
+  /**
+   * Remove the temporary files (`*.tmp`, full-size shards) of writers that were killed before their rename. A file
+   * whose writer still runs on this machine is kept (split runs share an output folder); one from another machine
+   * only once it has not changed for an hour. Returns the names removed.
+   */
+  async removeStaleTemporaryFiles(): Promise<string[]> {
+    const removed: string[] = [];
+    for (const dir of [this.root, join(this.root, DATA_DIR)]) {
+      for (const name of await listDir(this.fs, dir).catch(() => [] as string[])) {
+        if (!name.endsWith(TEMP_SUFFIX)) {
+          continue;
+        }
+        const path = join(dir, name);
+        const ageMs = await stat(path).then(
+          (s) => Date.now() - s.mtimeMs,
+          () => undefined,
+        );
+        if (ageMs !== undefined && !temporaryOwnerAlive(name, ageMs)) {
+          await this.fs.rm(path).catch(() => undefined);
+          removed.push(name);
+        }
+      }
+    }
+    return removed;
   }
 
   async list(): Promise<SinkFile[]> {
@@ -67,6 +96,23 @@ export class FolderSink implements Sink {
     }
   }
 
+  async moveAside(path: string): Promise<string> {
+    const dir = join(this.root, QUARANTINE_DIR);
+    const base = path.slice(path.lastIndexOf("/") + 1);
+    let name = base;
+    for (let k = 1; (await this.fs.size(join(dir, name))) !== undefined; k++) {
+      name = `${base}.${k}`;
+    }
+    try {
+      await this.fs.mkdir(dir);
+      await this.fs.rename(join(this.root, path), join(dir, name));
+      await this.fs.syncDir(join(this.root, DATA_DIR));
+    } catch (error) {
+      throw fsError(error, `cannot move ${path} aside into ${QUARANTINE_DIR}/`, join(this.root, path), "CORRUPT_SHARD");
+    }
+    return `${QUARANTINE_DIR}/${name}`;
+  }
+
   async readText(path: string): Promise<string | undefined> {
     try {
       return new TextDecoder().decode(await this.fs.readFile(join(this.root, path)));
@@ -85,7 +131,7 @@ export function fsError(
   error: unknown,
   what: string,
   path: string,
-  code: "CACHE_WRITE_FAILED" | "SHARD_LOST" = "CACHE_WRITE_FAILED",
+  code: "CACHE_WRITE_FAILED" | "SHARD_LOST" | "CORRUPT_SHARD" = "CACHE_WRITE_FAILED",
 ): HubStreamError {
   if (error instanceof HubStreamError) {
     return error;

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import * as fsp from "node:fs/promises";
 import { dirname } from "node:path";
+import { temporaryOwnerTag } from "./lock.js";
 
 /**
  * The file operations hub-stream's local cache and folder sink use. The default is node:fs; tests inject one that
@@ -73,7 +74,7 @@ export const TEMP_SUFFIX = ".tmp";
  */
 export async function writeFileAtomic(fs: FsLayer, path: string, data: Uint8Array | string): Promise<void> {
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  const tmp = `${path}.${randomBytes(4).toString("hex")}${TEMP_SUFFIX}`;
+  const tmp = `${path}.${temporaryOwnerTag()}-${randomBytes(4).toString("hex")}${TEMP_SUFFIX}`;
   try {
     await fs.writeFileSync(tmp, bytes);
     await fs.rename(tmp, path);

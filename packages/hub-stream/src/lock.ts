@@ -215,3 +215,32 @@ function held(path: string, identity: ProcessIdentity, takenOver: string | undef
     },
   };
 }
+
+/**
+ * The owner tag of temporary files (`{pid}-{start}-{boot id, 8 hex}`): a later run tells the temporary file of a
+ * killed writer (removed) from one a live writer is still writing (kept).
+ */
+export function temporaryOwnerTag(): string {
+  return `${process.pid}-${processStartTime(process.pid) ?? 0}-${(bootId() ?? "nobootid").replace(/-/g, "").slice(0, 8)}`;
+}
+
+/**
+ * Whether the writer of a temporary file named with `temporaryOwnerTag` may still be writing it: alive on this
+ * machine, or (no tag, another machine) modified less than `graceMs` ago.
+ */
+export function temporaryOwnerAlive(name: string, ageMs: number, graceMs = 3_600_000): boolean {
+  const m = /\.(\d+)-(\d+)-([0-9a-z]{8})-[0-9a-f]+\.tmp$/.exec(name);
+  const boot = (bootId() ?? "nobootid").replace(/-/g, "").slice(0, 8);
+  if (!m || m[3] !== boot) {
+    return ageMs < graceMs;
+  }
+  const pid = Number(m[1]);
+  if (pid === process.pid) {
+    return true;
+  }
+  if (!pidExists(pid)) {
+    return false;
+  }
+  const start = processStartTime(pid);
+  return start === undefined || Number(m[2]) === 0 || start === Number(m[2]);
+}

@@ -9,6 +9,9 @@ export interface ShardSpec {
 /** Folder of the shards in a sink. */
 export const DATA_DIR = "data";
 
+/** Folder that broken or duplicate shards are moved into (beside `data/` in a folder, in the cache for the Hub). */
+export const QUARANTINE_DIR = "quarantine";
+
 /** Parse "i/N" (as given to `--shard`). */
 export function parseShardSpec(text: string): ShardSpec {
   const m = /^(\d+)\/(\d+)$/.exec(text.trim());

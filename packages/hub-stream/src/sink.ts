@@ -33,6 +33,12 @@ export interface Sink {
   put(path: string, bytes: Uint8Array, message?: string): Promise<PutResult>;
   /** Remove files (missing ones are ignored). */
   remove(paths: string[], message?: string): Promise<void>;
+  /**
+   * Move a broken or duplicate shard out of the dataset without deleting it (a folder: into `quarantine/` beside
+   * `data/`). Returns where it went, relative to the sink. Sinks without it (the Hub) get the generic treatment: a
+   * copy kept in the local cache's `quarantine/`, then `remove`.
+   */
+  moveAside?(path: string): Promise<string>;
   /** A small text file (README.md), or undefined if it does not exist. */
   readText(path: string): Promise<string | undefined>;
 }

@@ -1,6 +1,7 @@
 import type { ExtractionSettings } from "@logitpack/codec";
 import { IndexSet } from "./index-set.js";
-import { scanIndices } from "./scan.js";
+import { checkShard, type ShardProblem } from "./integrity.js";
+import { mapLimit } from "./scan.js";
 import { canonicalJson } from "./settings.js";
 import type { Sink } from "./sink.js";
 
@@ -30,13 +31,25 @@ export interface VerifyReport {
   missing: number;
   /** Distinct settings found in the shards (more than one means mixed runs). */
   settings: ExtractionSettings[];
+  /**
+   * Every problem found, in shard order, each naming its shard: bytes that do not match the hash in the name, rows
+   * that cannot be decoded, negative or misplaced indices, token ids outside [0, vocabulary width). At most one of
+   * each kind per shard. Rows of a shard that cannot be decoded are not counted (they show up as missing).
+   */
+  problems: ShardProblem[];
   ok: boolean;
 }
 
-/** Check a dataset: every shard's index column is read (range reads); duplicates and gaps are reported. */
+/**
+ * Check a dataset: every row of every shard is decoded and checked (content hash against the shard's name, the
+ * codec's structural checks, index >= 0 and within the name's range, token ids below the vocabulary width the
+ * settings record: `logitsWidth`, else `vocabSize`, else 2^18); duplicates and gaps are reported.
+ */
 export async function verifyDataset(options: VerifyOptions): Promise<VerifyReport> {
   const files = await options.sink.list();
-  const scanned = await scanIndices(options.sink, files, options.concurrency ?? 8);
+  const checked = await mapLimit(files, options.concurrency ?? 8, (file) => checkShard(options.sink, file));
+  const problems = checked.flatMap((c) => c.problems);
+  const scanned = checked.map((c) => ({ file: c.file, settings: c.settings, indices: c.indices ?? new Int32Array(0) }));
   const seen = new IndexSet();
   let owner = new Int32Array(1024).fill(-1);
   const dupFiles = new Map<number, Set<number>>();
@@ -44,7 +57,9 @@ export async function verifyDataset(options: VerifyOptions): Promise<VerifyRepor
   let duplicateRows = 0;
   const settings = new Map<string, ExtractionSettings>();
   scanned.forEach((s, f) => {
-    settings.set(canonicalJson(s.settings), s.settings);
+    if (checked[f]?.indices) {
+      settings.set(canonicalJson(s.settings), s.settings);
+    }
     const idx = s.indices;
     rows += idx.length;
     for (let k = 0; k < idx.length; k++) {
@@ -97,6 +112,7 @@ export async function verifyDataset(options: VerifyOptions): Promise<VerifyRepor
     gaps,
     missing,
     settings: [...settings.values()],
-    ok: duplicateRows === 0 && missing === 0 && settings.size <= 1,
+    problems,
+    ok: duplicateRows === 0 && missing === 0 && settings.size <= 1 && problems.length === 0,
   };
 }

@@ -6,7 +6,7 @@ import {
   type LogitWriterOptions,
   openLogitFile,
 } from "@logitpack/codec";
-import { type Checkpoint, DEFAULT_CACHE_DIR, LocalCache, serializeIndexSet } from "./cache.js";
+import { type Checkpoint, DEFAULT_CACHE_DIR, LocalCache, locationId, serializeIndexSet } from "./cache.js";
 import { type DatasetCardOptions, writeDatasetCard } from "./card.js";
 import { HubStreamError } from "./errors.js";
 import { EventChannel, type WriterEvent, type WriterProgress } from "./events.js";
@@ -218,6 +218,12 @@ export class StreamingWriter {
     });
     for (const message of resume.warnings) {
       writer.warn(message);
+    }
+    for (const q of resume.quarantined) {
+      writer.emit({ type: "quarantined", file: q });
+      writer.warn(
+        `moved ${q.path} aside (${q.message}) into ${q.movedInto === "cache" ? "the cache's " : ""}${q.movedTo}: its rows are extracted again`,
+      );
     }
     await writer.writeCheckpoint();
     for (const backup of resume.backups) {
@@ -550,7 +556,7 @@ export class StreamingWriter {
       configHash: configHash(this.effective),
       settings: this.effective,
       shard: this.shard,
-      location: this.sink.location,
+      location: locationId(this.sink),
       shards: [...this.sinkShards].sort(),
       done: serializeIndexSet(this.inSink),
       rows: this.inSink.size,
