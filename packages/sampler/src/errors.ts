@@ -13,6 +13,10 @@ export type SamplerErrorCode =
   | "UNSUPPORTED_SOURCE"
   /** A row that cannot be read or encoded (bad JSON line, bad content). */
   | "INVALID_ROW"
+  /** A dataset file holds no rows at all. */
+  | "EMPTY_DATASET"
+  /** A dataset file is not a complete file of its format (a truncated or damaged Parquet file). */
+  | "CORRUPT_FILE"
   /** Precomputed lengths do not fit the dataset (missing indices, duplicates, negative lengths). */
   | "LENGTHS_MISMATCH"
   /** Every example produced 0 assistant tokens: the template's markers never matched. */

@@ -48,12 +48,19 @@ export class ParquetFileSource implements DatasetSource {
 
   /** The file's Parquet metadata (read once). */
   metadata(): Promise<Awaited<ReturnType<typeof parquetMetadataAsync>>> {
-    this.#meta ??= asyncBufferFromFile(this.file).then((buf) => parquetMetadataAsync(buf));
+    this.#meta ??= asyncBufferFromFile(this.file).then((buf) =>
+      parquetMetadataAsync(buf).catch((error: unknown) =>
+        Promise.reject(parquetError(this.file, buf.byteLength, error)),
+      ),
+    );
     return this.#meta;
   }
 
   async columns(): Promise<string[]> {
     const md = await this.metadata();
+    if (Number(md.num_rows) === 0) {
+      throw emptyError(this.file);
+    }
     return parquetSchema(md).children.map((c) => c.element.name);
   }
 
@@ -109,7 +116,7 @@ export class JsonlFileSource implements DatasetSource {
     for await (const b of this.batches({ batchRows: 1 })) {
       return Object.keys(b.rows[0] ?? {});
     }
-    return [];
+    throw emptyError(this.file);
   }
 
   async numRows(): Promise<undefined> {
@@ -201,7 +208,11 @@ export class JsonFileSource implements DatasetSource {
   }
 
   async columns(): Promise<string[]> {
-    return Object.keys(this.#load()[0] ?? {});
+    const first = this.#load()[0];
+    if (first === undefined) {
+      throw emptyError(this.file);
+    }
+    return Object.keys(first);
   }
 
   async numRows(): Promise<number> {
@@ -256,6 +267,22 @@ export class ConcatSource implements DatasetSource {
       offset = next;
     }
   }
+}
+
+function emptyError(file: string): SamplerError {
+  return new SamplerError("EMPTY_DATASET", "empty: no rows", { file });
+}
+
+/** A Parquet file whose footer cannot be read: say which file and what is wrong with it, in words. */
+function parquetError(file: string, size: number, error: unknown): SamplerError {
+  const why = (error as Error).message ?? String(error);
+  const what =
+    size === 0
+      ? "empty: 0 bytes, no rows"
+      : size < 12 || /footer|PAR1|too short|metadata length/i.test(why)
+        ? `not a complete Parquet file (${size} bytes; a Parquet file ends with its footer and the marker PAR1, which are missing or damaged: truncated or damaged copy?)`
+        : `a damaged Parquet footer (${size} bytes): ${why}`;
+  return new SamplerError(size === 0 ? "EMPTY_DATASET" : "CORRUPT_FILE", what, { file }, { cause: error });
 }
 
 const EXTENSIONS: Record<string, (file: string) => DatasetSource> = {
