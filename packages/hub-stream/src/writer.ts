@@ -243,6 +243,22 @@ export class StreamingWriter {
     return this.done.has(index);
   }
 
+  /**
+   * Of `expected` (the indices this run was to produce, rows skipped on purpose left out), those not stored durably:
+   * neither in a shard of the sink nor in a backup. Call it after `close()`: a non-empty answer means the dataset is
+   * not complete, and the caller must say so instead of "done".
+   */
+  missing(expected: ArrayLike<number>): number[] {
+    const out: number[] = [];
+    for (let k = 0; k < expected.length; k++) {
+      const i = expected[k] as number;
+      if (!this.durable.has(i)) {
+        out.push(i);
+      }
+    }
+    return out;
+  }
+
   /** A copy of the current progress. */
   get progress(): WriterProgress {
     return { ...this.stats };

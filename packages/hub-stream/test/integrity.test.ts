@@ -294,3 +294,16 @@ describe("resume trusts only what it read (Hub)", () => {
     expect((await verifyDataset({ sink, expectedCount: 30 })).ok).toBe(true);
   });
 });
+
+describe("the end of a run", () => {
+  it("missing() names the expected indices that are stored nowhere (never 'done' with a gap)", async () => {
+    const { sink, cacheDir } = await setup();
+    const w = await StreamingWriter.open({ sink, cacheDir, settings: SETTINGS, uploadEvery: 4 });
+    for (const i of [0, 1, 2, 4, 5]) {
+      await w.write(makeRow(i));
+    }
+    await w.close();
+    expect(w.missing([0, 1, 2, 3, 4, 5, 6])).toEqual([3, 6]);
+    expect(w.missing(Int32Array.from([0, 1, 2, 4, 5]))).toEqual([]);
+  });
+});
