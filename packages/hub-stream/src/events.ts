@@ -34,6 +34,8 @@ export type WriterEvent =
       knownFiles: number;
       pendingRows: number;
       backups: number;
+      /** Broken or duplicate files moved aside (each also has its own `quarantined` event). */
+      quarantined: number;
       /** Time spent collecting the state, ms. */
       ms: number;
     }

@@ -75,12 +75,19 @@ export async function contentMatchesName(sink: Sink, file: SinkFile): Promise<bo
 
 /** Whether a thrown error says the bytes are broken (as opposed to a network or permission failure). */
 export function isDataError(error: unknown): boolean {
+  let data = false;
   for (let e: unknown = error; e instanceof Error; e = e.cause) {
+    if (
+      typeof (e as NodeJS.ErrnoException).code === "string" &&
+      /^E[A-Z]+$/.test((e as NodeJS.ErrnoException).code as string)
+    ) {
+      return false; // a file-system failure (gone, no permission): not the bytes' fault
+    }
     if (e instanceof CodecError) {
-      return true;
+      data = true;
     }
   }
-  return false;
+  return data;
 }
 
 function idsProblem(part: SparseLogits, vocab: number): { at: number; id: number } | undefined {

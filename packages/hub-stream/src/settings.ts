@@ -93,6 +93,9 @@ export function shortValue(v: unknown): string {
 }
 
 const WHAT: Record<string, string> = {
+  "chat.template.source": "the chat template",
+  "chat.tokenizer": "the tokenizer",
+  "chat.vocabSize": "the tokenizer",
   model: "the model",
   dataset: "the dataset",
   templateHash: "the chat template",

@@ -214,6 +214,7 @@ export class StreamingWriter {
       knownFiles: resume.knownFiles,
       pendingRows: resume.pendingRows.length,
       backups: resume.backups.length,
+      quarantined: resume.quarantined.length,
       ms: resume.ms,
     });
     for (const message of resume.warnings) {
