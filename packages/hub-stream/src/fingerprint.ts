@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readdir, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, realpath, stat } from "node:fs/promises";
 import { homedir, tmpdir } from "node:os";
-import { basename, join, relative, sep } from "node:path";
+import { basename, dirname, join, relative, sep } from "node:path";
+import { nodeFs, writeFileAtomic } from "./fs.js";
 
 /**
  * Identity by content. Settings record what a run read by what it *is*, not where it was: a local model or dataset by
@@ -28,6 +29,36 @@ export function hashText(text: string | Uint8Array): string {
 export interface FingerprintOptions {
   /** Which files of a folder count (relative path with `/`); default every file but hidden ones (`.git`, `.cache`). */
   include?: (relativePath: string) => boolean;
+  /**
+   * A local JSON file remembering file hashes by (real path, size, mtime), so multi-GB model weights are hashed once
+   * per change, not at every run. Local only (it holds machine paths): keep it in a cache folder, never publish it.
+   */
+  memoFile?: string;
+}
+
+type Memo = Record<string, { size: number; mtimeMs: number; sha256: string }>;
+
+async function readMemo(file: string | undefined): Promise<Memo> {
+  if (!file) {
+    return {};
+  }
+  try {
+    return JSON.parse(await readFile(file, "utf8")) as Memo;
+  } catch {
+    return {};
+  }
+}
+
+async function hashWithMemo(path: string, memo: Memo): Promise<{ sha: string; changed: boolean }> {
+  const real = await realpath(path);
+  const s = await stat(real);
+  const known = memo[real];
+  if (known && known.size === s.size && Math.floor(known.mtimeMs) === Math.floor(s.mtimeMs)) {
+    return { sha: known.sha256, changed: false };
+  }
+  const sha = await hashFile(real);
+  memo[real] = { size: s.size, mtimeMs: s.mtimeMs, sha256: sha };
+  return { sha, changed: true };
 }
 
 async function listFiles(root: string, dir: string, include: (p: string) => boolean, out: string[]): Promise<void> {
@@ -55,18 +86,31 @@ async function listFiles(root: string, dir: string, include: (p: string) => bool
  * the absolute path enters it.
  */
 export async function fingerprintPath(path: string, options: FingerprintOptions = {}): Promise<string> {
-  const s = await stat(path);
-  if (!s.isDirectory()) {
-    return `sha256:${await hashFile(path)}`;
+  const memo = await readMemo(options.memoFile);
+  let changed = false;
+  const hash = async (file: string) => {
+    const r = await hashWithMemo(file, memo);
+    changed ||= r.changed;
+    return r.sha;
+  };
+  let out: string;
+  if (!(await stat(path)).isDirectory()) {
+    out = `sha256:${await hash(path)}`;
+  } else {
+    const files: string[] = [];
+    await listFiles(path, path, options.include ?? (() => true), files);
+    files.sort();
+    const h = createHash("sha256");
+    for (const rel of files) {
+      h.update(`${rel}\0${await hash(join(path, ...rel.split("/")))}\n`);
+    }
+    out = `sha256:${h.digest("hex")}`;
   }
-  const files: string[] = [];
-  await listFiles(path, path, options.include ?? (() => true), files);
-  files.sort();
-  const h = createHash("sha256");
-  for (const rel of files) {
-    h.update(`${rel}\0${await hashFile(join(path, ...rel.split("/")))}\n`);
+  if (options.memoFile && changed) {
+    await mkdir(dirname(options.memoFile), { recursive: true }).catch(() => undefined);
+    await writeFileAtomic(nodeFs, options.memoFile, JSON.stringify(memo)).catch(() => undefined);
   }
-  return `sha256:${h.digest("hex")}`;
+  return out;
 }
 
 /** A Hub repo's identity: `hf:{type}/{repo}@{commit}` (a commit sha, not a branch name, so a moved branch shows). */

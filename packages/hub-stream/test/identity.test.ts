@@ -89,6 +89,29 @@ describe("identity by content", () => {
     );
   });
 
+  it("fingerprintPath with a memo file hashes a file again only when its size or mtime changed", async () => {
+    const root = await base();
+    const { model } = await inputs(root);
+    const memoFile = join(root, "local-cache", "hashes.json");
+    const weights = join(model, "onnx", "model.onnx");
+    const f1 = await fingerprintPath(model, { memoFile });
+    expect(await fingerprintPath(model)).toBe(f1);
+    const memo = JSON.parse(await readFile(memoFile, "utf8")) as Record<string, { sha256: string }>;
+    expect(Object.keys(memo)).toHaveLength(2);
+    const { utimes } = await import("node:fs/promises");
+    const before = await stat(weights);
+    // same size, same mtime, other bytes: the memo answers (this is what it is for: no re-hash of the weights)
+    await writeFile(weights, Buffer.alloc(4096, 9));
+    await utimes(weights, before.atime, before.mtime);
+    expect(await fingerprintPath(model, { memoFile })).toBe(f1);
+    // a new mtime: hashed again
+    const later = new Date(before.mtimeMs + 5000);
+    await utimes(weights, later, later);
+    const f2 = await fingerprintPath(model, { memoFile });
+    expect(f2).not.toBe(f1);
+    expect(f2).toBe(await fingerprintPath(model));
+  });
+
   it("resume accepts a moved model, dataset and cache; changed content is refused in one short line naming it", async () => {
     const root = await base();
     const { model, dataset } = await inputs(root);
