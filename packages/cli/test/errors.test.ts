@@ -123,7 +123,7 @@ describe("failures: exit 1, one line naming the file, column or flag", () => {
     writeFileSync(join(bad, "tokenizer.json"), "{ this is not json");
     await fails(["extract", "--model", bad], 1, /tokenizer\.json.*not valid JSON/);
     // good tokenizer files, but no model, then a model file that is not ONNX
-    const { embeddedTokenizerDir } = await import("../src/internal/inputs.js");
+    const { embeddedTokenizerDir } = await import("../src/lib/inputs.js");
     const noModel = join(tmp.dir, "no-onnx");
     cpSync(embeddedTokenizerDir(), noModel, { recursive: true });
     await fails(

@@ -279,7 +279,7 @@ describe("Hub output against the local Hub server", () => {
   it("--model owner/name downloads a Hub model repo into the standard cache, then extracts with it", async () => {
     // the tiny model's folder, published as a model repo on the local Hub
     const { ensureTinyModel } = await import("@logitpack/inference-gpu");
-    const { embeddedTokenizerDir } = await import("../src/internal/inputs.js");
+    const { embeddedTokenizerDir } = await import("../src/lib/inputs.js");
     const { readdirSync: ls, statSync: st } = await import("node:fs");
     const modelDir = await ensureTinyModel(env.LOGITPACK_CACHE);
     const { createRepo, uploadFiles } = await import("@huggingface/hub");
@@ -336,7 +336,7 @@ describe("Hub output against the local Hub server", () => {
   it("a Hub source dataset and Hub lengths: lengths --push-to-hub, then extract --dataset and --tokenized-dataset ids", async () => {
     const henv = { ...env, HF_ENDPOINT: hub.url, HF_TOKEN: "hf_fake_write_token" };
     const { createSink } = await import("@logitpack/hub-stream");
-    const { embeddedDatasetPath } = await import("../src/internal/inputs.js");
+    const { embeddedDatasetPath } = await import("../src/lib/inputs.js");
     const lines = readFileSync(embeddedDatasetPath(), "utf8").split("\n").slice(0, 30).join("\n");
     const sink = await createSink({ hub: true, repo: "tester/chats", hubUrl: hub.url, token: "hf_fake_write_token" });
     await sink.prepare();
