@@ -241,7 +241,7 @@ export function extractConfig(ctx: CommandContext): { config: ExtractionConfig; 
   return { config, name: optionNamer(EXTRACT_OPTIONS, overrides) };
 }
 
-async function runExtract(ctx: CommandContext): Promise<void> {
+async function runExtract(ctx: CommandContext): Promise<number> {
   const { config, name } = extractConfig(ctx);
   const maxRuntimeMinutes = num(ctx.flags, "max-runtime-minutes", { min: 0, minExclusive: true });
   const renderer = new ExtractRenderer(ctx.out, {
@@ -256,7 +256,7 @@ async function runExtract(ctx: CommandContext): Promise<void> {
       env: ctx.env,
       onEvent: (e: ExtractionEvent) => renderer.on(e),
     });
-    process.exitCode = exitCodeOfResult(result);
+    return exitCodeOfResult(result);
   } finally {
     renderer.finish();
     stop.dispose();

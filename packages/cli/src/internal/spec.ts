@@ -40,7 +40,8 @@ export interface CommandSpec {
   flags: Record<string, FlagSpec>;
   positionals?: PositionalSpec[];
   examples?: string[];
-  run(ctx: CommandContext): Promise<void>;
+  /** Resolves with the exit code (nothing: 0). */
+  run(ctx: CommandContext): Promise<number | undefined | void>;
 }
 
 /** Flags every command takes. */
