@@ -147,7 +147,7 @@ async function dispatch(argv: string[], out: Output, io: CliIO): Promise<number 
   });
   try {
     const env = io.env ?? process.env;
-    return (await spec.run({ flags: values, positionals: parsed.positionals, out: cmdOut, env })) ?? 0;
+    return (await spec.run({ flags: values, positionals: parsed.positionals, out: cmdOut, env, argv })) ?? 0;
   } finally {
     cmdOut.clearStatus();
   }
@@ -224,4 +224,3 @@ function distance(a: string, b: string): number {
   }
   return dp[b.length] as number;
 }
-

@@ -246,6 +246,7 @@ async function runExtract(ctx: CommandContext): Promise<number> {
   const maxRuntimeMinutes = num(ctx.flags, "max-runtime-minutes", { min: 0, minExclusive: true });
   const renderer = new ExtractRenderer(ctx.out, {
     embedded: !has(ctx.flags, "dataset"),
+    argv: ctx.argv,
     ...(maxRuntimeMinutes !== undefined ? { maxRuntimeMinutes } : {}),
   });
   const stop = stopSignal(ctx.out, maxRuntimeMinutes);

@@ -12,6 +12,8 @@ export interface RenderOptions {
   embedded: boolean;
   /** `--max-runtime-minutes` as given, for the stop message. */
   maxRuntimeMinutes?: number;
+  /** The command line after `logitpack`, for "go on with". */
+  argv: readonly string[];
 }
 
 type Handler<K extends ExtractionEvent["event"]> = (e: Extract<ExtractionEvent, { event: K }>) => void;
@@ -121,7 +123,7 @@ export class ExtractRenderer {
     this.#out.info(
       `Stopped (${r.reason === "max-runtime" ? "--max-runtime-minutes" : r.reason}): ${r.examples} examples this run, ${r.done} of ${r.selected} done in all; unwritten rows are saved in ${displayPath(r.cacheDir)}`,
     );
-    this.#out.info(`Go on with:  ${commandLine(["--resume"])}`);
+    this.#out.info(`Go on with:  ${commandLine(this.#options.argv, ["--resume"])}`);
   }
 
   private done(r: ExtractionResult): void {
@@ -185,7 +187,7 @@ function quote(s: string): string {
 }
 
 /** The command line that was run, with extra flags (for "go on with"). */
-function commandLine(extra: string[]): string {
-  const args = process.argv.slice(2).filter((a) => !extra.includes(a) && a !== "--force-restart");
+function commandLine(argv: readonly string[], extra: string[]): string {
+  const args = argv.filter((a) => !extra.includes(a) && a !== "--force-restart");
   return ["logitpack", ...args.map(quote), ...extra].join(" ");
 }

@@ -27,6 +27,8 @@ export interface CommandContext {
   positionals: readonly string[];
   out: Output;
   env: NodeJS.ProcessEnv;
+  /** The command line after `logitpack` (for "go on with" hints). */
+  argv: readonly string[];
 }
 
 /** An entry of the command table. */

