@@ -1,4 +1,4 @@
-import { chmodSync, cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { cli, errorLines, tempDir } from "./helpers.js";
@@ -6,8 +6,15 @@ import { cli, errorLines, tempDir } from "./helpers.js";
 const STACK = /^\s+at .+:\d+:\d+\)?$/m;
 let tmp: { dir: string; cleanup: () => void };
 
-beforeAll(() => {
+/** The first 4 conversations of the bundled dataset: runs that fail after the lengths are computed stay short. */
+let small: string[];
+
+beforeAll(async () => {
   tmp = tempDir();
+  const { embeddedDatasetPath } = await import("../src/lib/inputs.js");
+  const file = join(tmp.dir, "small.jsonl");
+  writeFileSync(file, `${readFileSync(embeddedDatasetPath(), "utf8").split("\n").slice(0, 4).join("\n")}\n`);
+  small = ["--dataset", file];
 });
 afterAll(() => tmp.cleanup());
 
@@ -88,7 +95,7 @@ describe("failures: exit 1, one line naming the file, column or flag", () => {
       /^error: --user-col.*: no column "question" in the dataset; its columns are: "id", "subject", "messages"/,
     );
     expect(r.stderr).toContain("MISSING_COLUMN");
-    await fails(["extract", "--subject-col", "topic"], 1, /--subject-col.*no column "topic"/);
+    await fails(["extract", ...small, "--subject-col", "topic"], 1, /--subject-col.*no column "topic"/);
   });
 
   it("a chat template without generation markers", async () => {
@@ -127,13 +134,13 @@ describe("failures: exit 1, one line naming the file, column or flag", () => {
     const noModel = join(tmp.dir, "no-onnx");
     cpSync(embeddedTokenizerDir(), noModel, { recursive: true });
     await fails(
-      ["extract", "--model", noModel, "--chat-template", "qwen", "--limit", "2"],
+      ["extract", "--model", noModel, ...small, "--chat-template", "qwen", "--limit", "2"],
       1,
       /^error: --model: no model\.onnx/,
     );
     writeFileSync(join(noModel, "model.onnx"), "not a protobuf at all");
     await fails(
-      ["extract", "--model", noModel, "--chat-template", "qwen", "--limit", "2"],
+      ["extract", "--model", noModel, ...small, "--chat-template", "qwen", "--limit", "2"],
       1,
       /^error: --model: not an ONNX model/,
     );

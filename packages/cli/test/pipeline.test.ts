@@ -71,20 +71,16 @@ async function extract(c: ExtractionConfig, signal?: AbortSignal) {
 let referenceRun: Promise<Map<number, string>> | undefined;
 
 /**
- * The rows of an uninterrupted run over the first 24 examples in batches of 2, lengths computed by the run itself.
+ * The rows of an uninterrupted run over the first 12 examples in batches of 2.
  * Rows depend only on the example and the seed, never on the batch, so any run over some of these examples must
  * give the same rows.
  */
 function reference(): Promise<Map<number, string>> {
   referenceRun ??= (async () => {
     const out = join(tmp.dir, "reference");
-    await runExtraction({
-      model: { cacheDir: modelCache },
-      selection: { limit: 24 },
-      batching: { thresholds: { "100000": 2 } },
-      runtime: { numProc: 1 },
-      output: { folder: out },
-    });
+    await runExtraction(
+      config({ folder: out }, { selection: { limit: 12 }, batching: { thresholds: { "100000": 2 } } }),
+    );
     return folderRows(out);
   })();
   return referenceRun;
@@ -107,12 +103,8 @@ async function folderReport(dir: string, expectedCount?: number) {
 describe("runExtraction", () => {
   it("the embedded default: events once each, rows verified, a second run refused, then resumed", async () => {
     const out = join(tmp.dir, "default");
-    const { result, events, of } = await extract({
-      model: { cacheDir: modelCache },
-      selection: { limit: 20 },
-      output: { folder: out },
-    });
-    for (const once of ["notice", "lengths-computed", "selection", "start", "done"] as const) {
+    const { result, events, of } = await extract(config({ folder: out }, { selection: { limit: 10 } }));
+    for (const once of ["notice", "selection", "start", "done"] as const) {
       expect(of(once), once).toHaveLength(1);
     }
     expect(of("notice")[0]).toMatchObject({ kind: "embedded-default" });
@@ -120,35 +112,31 @@ describe("runExtraction", () => {
     expect(result).toMatchObject({
       event: "done",
       reason: null,
-      examples: 20,
-      selected: 20,
-      done: 20,
+      examples: 10,
+      selected: 10,
+      done: 10,
       outputKind: "folder",
     });
     const progress = of("progress");
-    expect(progress.at(-1)).toMatchObject({ done: 20, total: 20 });
+    expect(progress.at(-1)).toMatchObject({ done: 10, total: 10 });
     expect(progress.at(-1)?.positions).toBe(result.positions);
     expect(of("shard-uploaded").map((e) => e.path)).toEqual(result.shards);
-    const report = await folderReport(out, 20);
-    expect(report).toMatchObject({ rows: 20, unique: 20, duplicateRows: 0, missing: 0 });
+    const report = await folderReport(out, 10);
+    expect(report).toMatchObject({ rows: 10, unique: 10, duplicateRows: 0, missing: 0 });
     expect(report.settings[0]?.model).toBe("embedded:tiny-qwen3");
     expect(existsSync(join(out, "README.md"))).toBe(true);
-    expect(await folderRows(out)).toEqual(new Map([...(await reference())].filter(([i]) => i < 20)));
+    expect(await folderRows(out)).toEqual(new Map([...(await reference())].filter(([i]) => i < 10)));
 
-    const again = await runExtraction({
-      model: { cacheDir: modelCache },
-      selection: { limit: 20 },
-      output: { folder: out },
-    }).catch((e) => e);
+    const again = await runExtraction(config({ folder: out }, { selection: { limit: 10 } })).catch((e) => e);
     expect(again).toBeInstanceOf(ExtractionError);
     expect(again).toMatchObject({ code: "OUTPUT_NOT_EMPTY", option: "output.folder" });
     expect(again.message).toMatch(
-      /^output\.folder: .* already holds 20 of the 20 selected examples from an earlier run$/,
+      /^output\.folder: .* already holds 10 of the 10 selected examples from an earlier run$/,
     );
     expect(again.hint).toMatch(/output\.resume .* output\.forceRestart/);
-    const resumed = await extract(config({ folder: out, resume: true }, { selection: { limit: 20 } }));
-    expect(resumed.of("start")[0]).toMatchObject({ selected: 20, done: 20, todo: 0 });
-    expect(resumed.result).toMatchObject({ event: "done", examples: 0, done: 20 });
+    const resumed = await extract(config({ folder: out, resume: true }, { selection: { limit: 10 } }));
+    expect(resumed.of("start")[0]).toMatchObject({ selected: 10, done: 10, todo: 0 });
+    expect(resumed.result).toMatchObject({ event: "done", examples: 0, done: 10 });
   });
 
   it("runLengths then single-turn columns, the seed's template, tokenizedDataset and sampleSubject", async () => {
@@ -340,28 +328,28 @@ describe("Hub output and input against the local Hub server", () => {
 
 describe("stopping and resuming", () => {
   // small batches so that a run has many steps to interrupt
-  const common = { selection: { limit: 24 }, batching: { thresholds: { "100000": 2 } } };
-  const commonFlags = ["--limit", "24", "--upload-every", "8", "--batch-thresholds", '{"100000": 2}'];
+  const common = { selection: { limit: 12 }, batching: { thresholds: { "100000": 2 } } };
+  const commonFlags = ["--limit", "12", "--upload-every", "4", "--batch-thresholds", '{"100000": 2}'];
   const flagsOf = (out: string) => [...commonFlags, "--tokenized-dataset", lengthsFile, "--output", out];
   const cliEnv = () => ({ LOGITPACK_CACHE: modelCache });
 
   it("an aborted signal stops after the running batch; resume: nothing lost, nothing twice, rows as the reference", async () => {
     const out = join(tmp.dir, "abort");
     const controller = new AbortController();
-    const first = await runExtraction(config({ folder: out, uploadEvery: 8 }, common), {
+    const first = await runExtraction(config({ folder: out, uploadEvery: 4 }, common), {
       signal: controller.signal,
       onEvent: (e) => {
-        if (e.event === "progress" && e.done >= 8) {
+        if (e.event === "progress" && e.done >= 4) {
           controller.abort("user");
         }
       },
     });
     expect(first).toMatchObject({ event: "stopped", reason: "user" });
-    expect(first.examples).toBeGreaterThanOrEqual(8);
-    expect(first.examples).toBeLessThan(24);
-    const second = await extract(config({ folder: out, resume: true, uploadEvery: 8 }, common));
-    expect(second.of("start")[0]).toMatchObject({ done: first.examples, todo: 24 - first.examples });
-    expect(await folderReport(out, 24)).toMatchObject({ rows: 24, duplicateRows: 0, missing: 0 });
+    expect(first.examples).toBeGreaterThanOrEqual(4);
+    expect(first.examples).toBeLessThan(12);
+    const second = await extract(config({ folder: out, resume: true, uploadEvery: 4 }, common));
+    expect(second.of("start")[0]).toMatchObject({ done: first.examples, todo: 12 - first.examples });
+    expect(await folderReport(out, 12)).toMatchObject({ rows: 12, duplicateRows: 0, missing: 0 });
     expect(await folderRows(out)).toEqual(await reference());
   });
 
@@ -381,7 +369,7 @@ describe("stopping and resuming", () => {
     expect(first.code, first.stderr).toBe(130);
     const stopped = first.events.find((e) => e.event === "stopped") as unknown as ExtractionResult;
     expect(stopped).toMatchObject({ reason: "SIGINT" });
-    expect(stopped.examples).toBeLessThan(24);
+    expect(stopped.examples).toBeLessThan(12);
     expect(first.events.filter((e) => e.event === "stopping")).toEqual([{ event: "stopping", reason: "SIGINT" }]);
     expect(first.stderr).toMatch(/SIGINT: stopping after this batch/);
     expect(first.stderr).toMatch(/Go on with: {2}logitpack extract .*--resume/);
@@ -400,11 +388,11 @@ describe("stopping and resuming", () => {
     expect(first.code, first.stderr).toBe(0);
     const stopped = first.events.find((e) => e.event === "stopped") as unknown as ExtractionResult;
     expect(stopped, first.stderr).toMatchObject({ reason: "max-runtime" });
-    expect(stopped.examples).toBeLessThan(24);
+    expect(stopped.examples).toBeLessThan(12);
     expect(first.stderr).toMatch(/--max-runtime-minutes 0\.005 reached/);
     const second = await cli(["extract", ...flagsOf(out), "--resume", "--quiet"], { env: cliEnv() });
     expect(second.code, second.stderr).toBe(0);
-    const v = await cli(["verify", out, "--expected-count", "24"]);
+    const v = await cli(["verify", out, "--expected-count", "12"]);
     expect(v.code, v.stdout).toBe(0);
     expect(await folderRows(out)).toEqual(await reference());
   });
@@ -432,7 +420,8 @@ describe("stopping and resuming", () => {
     expect(other).toMatchObject({ code: "SETTINGS_MISMATCH" });
     expect(other.message).toMatch(/topP/);
     expect(other.hint).toMatch(/output\.forceRestart/);
-    const r = await cli(["extract", "--limit", "6", "--output", out, "--resume", "--top-p", "0.9", "--quiet"], {
+    const flags = ["--limit", "6", "--tokenized-dataset", lengthsFile, "--output", out, "--resume", "--top-p", "0.9"];
+    const r = await cli(["extract", ...flags, "--quiet"], {
       env: cliEnv(),
     });
     expect(r.code).toBe(1);

@@ -89,13 +89,17 @@ export async function runExtraction(
     progress: { done: 0, total: 0, tokens: 0, positions: 0, uploading: false, shards: 0 },
   };
   const inputs = await openInputs(run, config);
-  const { plan, selected } = await planRun(run, inputs);
   const target = c.output.target;
+  const sink = await openSink(run, target);
+  if (target.kind === "hub") {
+    // the token and the repo are checked before any heavy work (lengths, the model); a folder is created later only
+    await sink.prepare();
+  }
+  const { plan, selected } = await planRun(run, inputs);
   if (selected === 0) {
     return finish(run, emptyResult(target));
   }
   const settings = baseSettings(c, inputs);
-  const sink = await openSink(run, target);
   if (c.runtime.verifyMask) {
     await emitMask(run, inputs, plan.order[0] as number);
   }
