@@ -6,8 +6,7 @@
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runLengths } from "../src/index.js";
-import { cli, errorLines, run, sharedModelCache, tempDir } from "./helpers.js";
+import { cli, errorLines, run, sharedLengths, sharedModelCache, tempDir } from "./helpers.js";
 import { folderRows } from "./rows.js";
 
 const STACK = /^\s+at .+:\d+:\d+\)?$/m;
@@ -17,11 +16,10 @@ let lengthsFile: string;
 /** The rows of the embedded default run (first test), for comparison. */
 let defaultRows: Map<number, string> | undefined;
 
-beforeAll(async () => {
+beforeAll(() => {
   tmp = tempDir();
   env = { LOGITPACK_CACHE: sharedModelCache(), HF_HOME: join(tmp.dir, "hf-home"), HF_TOKEN: "" };
-  lengthsFile = join(tmp.dir, "lengths.parquet");
-  await runLengths({ output: { file: lengthsFile }, runtime: { numProc: 1 } });
+  lengthsFile = sharedLengths();
 });
 afterAll(() => tmp.cleanup());
 

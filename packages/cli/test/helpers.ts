@@ -176,3 +176,12 @@ export function sharedModelCache(): string {
   }
   return dir;
 }
+
+/** Lengths of the bundled dataset (runLengths, once per test run, by the global setup). */
+export function sharedLengths(): string {
+  const file = process.env.LOGITPACK_TEST_LENGTHS;
+  if (!file) {
+    throw new Error("LOGITPACK_TEST_LENGTHS is not set: run the tests through vitest (test/global-setup.ts)");
+  }
+  return file;
+}

@@ -7,102 +7,27 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from "node:path";
 import { type LogitFile, openLogitFile } from "@logitpack/codec";
 import { type HubServer, startHubServer } from "@logitpack/hub-server";
-import { createSink, verifyDataset } from "@logitpack/hub-stream";
+import { createSink } from "@logitpack/hub-stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type ExtractionConfig,
-  ExtractionError,
-  type ExtractionEvent,
-  type ExtractionResult,
-  runExtraction,
-  runLengths,
-} from "../src/index.js";
+import { ExtractionError, runExtraction, runLengths } from "../src/index.js";
 import { embeddedDatasetPath } from "../src/lib/inputs.js";
-import { cli, sharedModelCache, tempDir, withEnv } from "./helpers.js";
+import { cli, withEnv } from "./helpers.js";
+import {
+  config,
+  expectReferenceRows,
+  extract,
+  folderReport,
+  reference,
+  setupPipeline,
+  shared,
+} from "./pipeline-setup.js";
 import { folderRows, rowsByIndex } from "./rows.js";
 
-let tmp: { dir: string; cleanup: () => void };
-/** One model cache for every run: the tiny model is generated once. */
-let modelCache: string;
-/** Lengths of the bundled dataset, computed once by runLengths (most runs below skip computing them). */
-let lengthsFile: string;
-let savedHome: string | undefined;
-
-beforeAll(async () => {
-  tmp = tempDir();
-  modelCache = sharedModelCache();
-  savedHome = process.env.HF_HOME;
-  process.env.HF_HOME = join(tmp.dir, "hf-home");
-  lengthsFile = join(tmp.dir, "lengths.parquet");
-  const r = await runLengths({ output: { file: lengthsFile }, runtime: { numProc: 1 } });
-  expect(r).toMatchObject({ event: "done", output: lengthsFile, rows: 300, invalid: 0 });
-});
-afterAll(() => {
-  if (savedHome === undefined) {
-    delete process.env.HF_HOME;
-  } else {
-    process.env.HF_HOME = savedHome;
-  }
-  tmp.cleanup();
-});
-
-/** A config over the bundled dataset with the shared model cache and lengths. */
-function config(output: ExtractionConfig["output"], more: ExtractionConfig = {}): ExtractionConfig {
-  return {
-    ...more,
-    model: { cacheDir: modelCache, ...more.model },
-    selection: { tokenizedDataset: lengthsFile, ...more.selection },
-    output,
-  };
-}
-
-/** Runs and collects the events. */
-async function extract(c: ExtractionConfig, signal?: AbortSignal) {
-  const events: ExtractionEvent[] = [];
-  const result = await runExtraction(c, { onEvent: (e) => events.push(e), ...(signal ? { signal } : {}) });
-  return {
-    result,
-    events,
-    of: <K extends ExtractionEvent["event"]>(k: K) =>
-      events.filter((e): e is Extract<ExtractionEvent, { event: K }> => e.event === k),
-  };
-}
-
-let referenceRun: Promise<Map<number, string>> | undefined;
-
-/**
- * The rows of an uninterrupted run over the first 12 examples in batches of 2.
- * Rows depend only on the example and the seed, never on the batch, so any run over some of these examples must
- * give the same rows.
- */
-function reference(): Promise<Map<number, string>> {
-  referenceRun ??= (async () => {
-    const out = join(tmp.dir, "reference");
-    await runExtraction(
-      config({ folder: out }, { selection: { limit: 12 }, batching: { thresholds: { "100000": 2 } } }),
-    );
-    return folderRows(out);
-  })();
-  return referenceRun;
-}
-
-async function expectReferenceRows(rows: Map<number, string>): Promise<void> {
-  const ref = await reference();
-  expect(rows.size).toBeGreaterThan(0);
-  for (const [index, row] of rows) {
-    expect(ref.has(index), `index ${index} in the reference`).toBe(true);
-    expect(row === ref.get(index), `row of index ${index} equals the reference`).toBe(true);
-  }
-}
-
-async function folderReport(dir: string, expectedCount?: number) {
-  const sink = await createSink({ folder: dir });
-  return verifyDataset({ sink, ...(expectedCount !== undefined ? { expectedCount } : {}) });
-}
+setupPipeline();
 
 describe("runExtraction", () => {
   it("the embedded default: events once each, rows verified, a second run refused, then resumed", async () => {
-    const out = join(tmp.dir, "default");
+    const out = join(shared.tmp.dir, "default");
     const { result, events, of } = await extract(config({ folder: out }, { selection: { limit: 10 } }));
     for (const once of ["notice", "selection", "start", "done"] as const) {
       expect(of(once), once).toHaveLength(1);
@@ -140,7 +65,7 @@ describe("runExtraction", () => {
   });
 
   it("runLengths then single-turn columns, the seed's template, tokenizedDataset and sampleSubject", async () => {
-    const dir = join(tmp.dir, "columns");
+    const dir = join(shared.tmp.dir, "columns");
     mkdirSync(dir, { recursive: true });
     const rows = Array.from({ length: 12 }, (_, i) => ({
       question: `What is ${i} + ${i + 1}?`,
@@ -159,7 +84,7 @@ describe("runExtraction", () => {
     const out = join(dir, "out");
     const { of } = await extract({
       ...input,
-      model: { cacheDir: modelCache },
+      model: { cacheDir: shared.modelCache },
       selection: { tokenizedDataset: lengths.output, subjectCol: "subject", sampleSubject: { "*": 5, physics: 2 } },
       output: { folder: out },
     });
@@ -190,7 +115,7 @@ describe("Hub output and input against the local Hub server", () => {
   });
 
   it("output.hubRepo: shards committed while extracting, then verify and explore on the Hub", async () => {
-    const cwd = join(tmp.dir, "hub");
+    const cwd = join(shared.tmp.dir, "hub");
     mkdirSync(cwd, { recursive: true });
     const { result, events, of } = await withEnv(hubEnv(), async () => {
       const back = process.cwd();
@@ -237,7 +162,7 @@ describe("Hub output and input against the local Hub server", () => {
     const { ensureTinyModel } = await import("@logitpack/inference-gpu");
     const { embeddedTokenizerDir } = await import("../src/lib/inputs.js");
     const { statSync } = await import("node:fs");
-    const modelDir = await ensureTinyModel(modelCache);
+    const modelDir = await ensureTinyModel(shared.modelCache);
     const { createRepo, uploadFiles } = await import("@huggingface/hub");
     const repo = { type: "model" as const, name: "tester/tiny-teacher" };
     await createRepo({ repo, accessToken: "hf_fake_write_token", hubUrl: hub.url });
@@ -259,8 +184,8 @@ describe("Hub output and input against the local Hub server", () => {
         })),
       ],
     });
-    const hfHome = join(tmp.dir, "hf-model-home");
-    const out = join(tmp.dir, "hub-model-out");
+    const hfHome = join(shared.tmp.dir, "hf-model-home");
+    const out = join(shared.tmp.dir, "hub-model-out");
     const { of } = await withEnv({ ...hubEnv(), HF_HOME: hfHome }, () =>
       extract(
         config(
@@ -282,16 +207,16 @@ describe("Hub output and input against the local Hub server", () => {
     const sink = await createSink({ hub: true, repo: "tester/chats", hubUrl: hub.url, token: "hf_fake_write_token" });
     await sink.prepare();
     await sink.put("data/train.jsonl", new TextEncoder().encode(`${lines}\n`));
-    const out = join(tmp.dir, "hub-input");
+    const out = join(shared.tmp.dir, "hub-input");
     const result = await withEnv(hubEnv(), async () => {
       const l = await runLengths({
         dataset: { id: "tester/chats" },
-        output: { hubRepo: "tester/chat-lengths", file: join(tmp.dir, "chat-lengths.parquet") },
+        output: { hubRepo: "tester/chat-lengths", file: join(shared.tmp.dir, "chat-lengths.parquet") },
         runtime: { numProc: 1 },
       });
       expect(l.output).toMatch(/tester\/chat-lengths(@main)?\/data\/train-00000-of-00001\.parquet$/);
       return runExtraction({
-        model: { cacheDir: modelCache },
+        model: { cacheDir: shared.modelCache },
         dataset: { id: "tester/chats" },
         selection: { tokenizedDataset: "tester/chat-lengths", maxSeqLen: 90 },
         output: { folder: out },
@@ -315,7 +240,7 @@ describe("Hub output and input against the local Hub server", () => {
       expect((error as Error).message).not.toContain("hf_reader");
       const r = await cli(["extract", "--limit", "2", "--push-to-hub", "--output-repo", "tester/x", "--quiet"], {
         env,
-        cwd: tmp.dir,
+        cwd: shared.tmp.dir,
       });
       expect(r.code).toBe(1);
       expect(r.stderr.split("\n").filter((l) => l.startsWith("error:"))).toHaveLength(1);
@@ -323,115 +248,5 @@ describe("Hub output and input against the local Hub server", () => {
     } finally {
       await strict.close();
     }
-  });
-});
-
-describe("stopping and resuming", () => {
-  // small batches so that a run has many steps to interrupt
-  const common = { selection: { limit: 12 }, batching: { thresholds: { "100000": 2 } } };
-  const commonFlags = ["--limit", "12", "--upload-every", "4", "--batch-thresholds", '{"100000": 2}'];
-  const flagsOf = (out: string) => [...commonFlags, "--tokenized-dataset", lengthsFile, "--output", out];
-  const cliEnv = () => ({ LOGITPACK_CACHE: modelCache });
-
-  it("an aborted signal stops after the running batch; resume: nothing lost, nothing twice, rows as the reference", async () => {
-    const out = join(tmp.dir, "abort");
-    const controller = new AbortController();
-    const first = await runExtraction(config({ folder: out, uploadEvery: 4 }, common), {
-      signal: controller.signal,
-      onEvent: (e) => {
-        if (e.event === "progress" && e.done >= 4) {
-          controller.abort("user");
-        }
-      },
-    });
-    expect(first).toMatchObject({ event: "stopped", reason: "user" });
-    expect(first.examples).toBeGreaterThanOrEqual(4);
-    expect(first.examples).toBeLessThan(12);
-    const second = await extract(config({ folder: out, resume: true, uploadEvery: 4 }, common));
-    expect(second.of("start")[0]).toMatchObject({ done: first.examples, todo: 12 - first.examples });
-    expect(await folderReport(out, 12)).toMatchObject({ rows: 12, duplicateRows: 0, missing: 0 });
-    expect(await folderRows(out)).toEqual(await reference());
-  });
-
-  it("Ctrl+C in the CLI: exit 130, how to go on; --resume finishes", async () => {
-    const out = join(tmp.dir, "sigint");
-    let sent = false;
-    const first = await cli(["extract", ...flagsOf(out), "--json"], {
-      env: cliEnv(),
-      onEvent: (e) => {
-        if (!sent && e.event === "shard-uploaded") {
-          sent = true;
-          process.emit("SIGINT", "SIGINT");
-        }
-      },
-    });
-    expect(sent).toBe(true);
-    expect(first.code, first.stderr).toBe(130);
-    const stopped = first.events.find((e) => e.event === "stopped") as unknown as ExtractionResult;
-    expect(stopped).toMatchObject({ reason: "SIGINT" });
-    expect(stopped.examples).toBeLessThan(12);
-    expect(first.events.filter((e) => e.event === "stopping")).toEqual([{ event: "stopping", reason: "SIGINT" }]);
-    expect(first.stderr).toMatch(/SIGINT: stopping after this batch/);
-    expect(first.stderr).toMatch(/Go on with: {2}logitpack extract .*--resume/);
-    const second = await cli(["extract", ...flagsOf(out), "--resume", "--quiet"], { env: cliEnv() });
-    expect(second.code, second.stderr).toBe(0);
-    expect(second.stderr + second.stdout).toBe(""); // --quiet: nothing on stderr, no data without --json
-    expect(await folderRows(out)).toEqual(await reference());
-  });
-
-  it("--max-runtime-minutes counts from the process start: stops cleanly (exit 0) and --resume finishes", async () => {
-    const out = join(tmp.dir, "timed");
-    // this process has run for longer than 0.005 minutes already
-    const first = await cli(["extract", ...flagsOf(out), "--max-runtime-minutes", "0.005", "--json"], {
-      env: cliEnv(),
-    });
-    expect(first.code, first.stderr).toBe(0);
-    const stopped = first.events.find((e) => e.event === "stopped") as unknown as ExtractionResult;
-    expect(stopped, first.stderr).toMatchObject({ reason: "max-runtime" });
-    expect(stopped.examples).toBeLessThan(12);
-    expect(first.stderr).toMatch(/--max-runtime-minutes 0\.005 reached/);
-    const second = await cli(["extract", ...flagsOf(out), "--resume", "--quiet"], { env: cliEnv() });
-    expect(second.code, second.stderr).toBe(0);
-    const v = await cli(["verify", out, "--expected-count", "12"]);
-    expect(v.code, v.stdout).toBe(0);
-    expect(await folderRows(out)).toEqual(await reference());
-  });
-
-  it("a split run: shards 0/2 and 1/2 write into one output without clashing; every example once", async () => {
-    const out = join(tmp.dir, "split");
-    const part = (shard: string) =>
-      extract(config({ folder: out }, { selection: { limit: 8, shard }, batching: { thresholds: { "100000": 2 } } }));
-    const a = await part("0/2");
-    const b = await part("1/2");
-    expect(a.of("start")[0]).toMatchObject({ selected: 4, shard: "0/2" });
-    expect(b.of("start")[0]).toMatchObject({ selected: 4, shard: "1/2" });
-    const names = readdirSync(join(out, "data")).sort();
-    expect(names.map((n) => n.slice(0, 15))).toEqual(["train-s000of002", "train-s001of002"]);
-    expect(await folderReport(out, 8)).toMatchObject({ rows: 8, duplicateRows: 0, missing: 0 });
-    await expectReferenceRows(await folderRows(out));
-  });
-
-  it("forceRestart discards the earlier run; other settings are refused with the setting named", async () => {
-    const out = join(tmp.dir, "restart");
-    await runExtraction(config({ folder: out }, { selection: { limit: 6 } }));
-    const other = await runExtraction(
-      config({ folder: out, resume: true }, { selection: { limit: 6 }, sampling: { topP: 0.9 } }),
-    ).catch((e) => e);
-    expect(other).toMatchObject({ code: "SETTINGS_MISMATCH" });
-    expect(other.message).toMatch(/topP/);
-    expect(other.hint).toMatch(/output\.forceRestart/);
-    const flags = ["--limit", "6", "--tokenized-dataset", lengthsFile, "--output", out, "--resume", "--top-p", "0.9"];
-    const r = await cli(["extract", ...flags, "--quiet"], {
-      env: cliEnv(),
-    });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: .*topP.*--force-restart/m);
-    const restart = await extract(
-      config({ folder: out, forceRestart: true }, { selection: { limit: 6 }, sampling: { topP: 0.9 } }),
-    );
-    expect(restart.of("restarted")[0]?.removed).toBeGreaterThan(0);
-    const report = await folderReport(out, 6);
-    expect(report).toMatchObject({ rows: 6, duplicateRows: 0 });
-    expect(report.settings[0]?.topP).toBe(0.9);
   });
 });
