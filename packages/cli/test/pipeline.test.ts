@@ -75,12 +75,25 @@ describe("runExtraction", () => {
     const qa = join(dir, "qa.jsonl");
     writeFileSync(qa, `${rows.map((r) => JSON.stringify(r)).join("\n")}\n`);
     const input = { dataset: { id: qa, userCol: "question", assistantCol: "answer" }, chat: { template: "seed-000" } };
-    const lengths = await runLengths({
-      ...input,
-      output: { file: join(dir, "qa-lengths.parquet") },
-      runtime: { numProc: 1 },
-    });
-    expect(lengths).toMatchObject({ rows: 12, invalid: 0 });
+    // through the command (in-process): flags -> LengthsConfig -> runLengths -> its output lines
+    const file = join(dir, "qa-lengths.parquet");
+    const flags = [
+      "--dataset",
+      qa,
+      "--user-col",
+      "question",
+      "--assistant-col",
+      "answer",
+      "--chat-template",
+      "seed-000",
+    ];
+    const l = await cli(["lengths", ...flags, "--output", file, "--num-proc", "1", "--json"]);
+    expect(l.code, l.stderr).toBe(0);
+    expect(l.events.at(-1)).toMatchObject({ event: "done", output: file, rows: 12, invalid: 0 });
+    expect(l.stderr).toMatch(
+      /^Next: logitpack extract --dataset .*qa\.jsonl --tokenized-dataset .*qa-lengths\.parquet$/m,
+    );
+    const lengths = { output: file };
     const out = join(dir, "out");
     const { of } = await extract({
       ...input,
