@@ -3,8 +3,10 @@
  * line (`error: <what>: <why>`), with the stack only under `--debug`; exit 1 on failure, 2 on a usage error.
  * `runCli` runs in-process with its own streams and environment (the tests use it; `bin.ts` is the command).
  */
+
 import { parseArgs } from "node:util";
 import { COMMANDS, findCommand, subcommandsOf, VERSION } from "./commands/index.js";
+import { releaseEarlySignals } from "./internal/early-signals.js";
 import { EXIT_USAGE, errorLine, exitCodeOf, UsageError } from "./internal/errors.js";
 import { Output } from "./internal/output.js";
 import { type CommandSpec, commandHelp, type FlagSpec, GLOBAL_FLAGS } from "./internal/spec.js";
@@ -50,6 +52,8 @@ export async function runCli(argv: string[], io: CliIO = {}): Promise<number> {
     return (await dispatch(argv, early, io)) ?? 0;
   } catch (error) {
     return report(error, early);
+  } finally {
+    releaseEarlySignals();
   }
 }
 
@@ -145,6 +149,9 @@ async function dispatch(argv: string[], out: Output, io: CliIO): Promise<number 
     quiet: values.quiet === true,
     debug: values.debug === true,
   });
+  if (spec.name !== "extract") {
+    releaseEarlySignals();
+  }
   try {
     const env = io.env ?? process.env;
     return (await spec.run({ flags: values, positionals: parsed.positionals, out: cmdOut, env, argv })) ?? 0;

@@ -50,6 +50,13 @@ describe("usage errors: exit 2, one line naming the flag", () => {
     await fails(["extract", "--user-col", "q", "--messages-col", "m"], 2, /--messages-col and --user-col/);
   });
 
+  it("--sampled-n 0 is refused at flag validation, before anything is written", async () => {
+    const out = join(tmp.dir, "sampled-n-0");
+    await fails(["extract", "--sampled-n", "0", "--output", out], 2, /^error: --sampled-n: .*1/);
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(join(tmp.dir, ".logit_extraction_cache"))).toBe(false);
+  });
+
   it("unknown flags, with a suggestion", async () => {
     await fails(
       ["extract", "--top_p", "0.9"],

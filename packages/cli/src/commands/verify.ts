@@ -52,9 +52,14 @@ async function runVerify(ctx: CommandContext): Promise<number> {
   out.info(`Verifying ${target.name}: ${files.length} shard(s)${quick ? " (quick: index column only)" : ""}`);
   const scan = await scanShards(ctx, sink, files, quick);
   // duplicates, gaps, settings across shards
-  const report = await verifyDataset({ sink, ...(expectedCount !== undefined ? { expectedCount } : {}) });
+  const report = await verifyDataset({
+    sink,
+    decodeRows: !quick,
+    ...(expectedCount !== undefined ? { expectedCount } : {}),
+  });
   const checks = [
     ...shardChecks(scan, files.length, quick),
+    ...(quick ? [] : [integrityCheck(report)]),
     ...indexChecks(report, expectedCount),
     metadataCheck(report.settings, scan),
     cardCheck(await sink.readText("README.md")),
@@ -75,6 +80,7 @@ async function runVerify(ctx: CommandContext): Promise<number> {
     positions: quick ? null : scan.positions,
     bytes: scan.bytes,
     settings: report.settings[0] ?? null,
+    problems: report.problems,
     checks,
     seconds,
   };
@@ -134,6 +140,19 @@ async function scanShards(ctx: CommandContext, sink: Sink, files: SinkFile[], qu
   }
   ctx.out.clearStatus();
   return scan;
+}
+
+/** Content hashes, indices and token ids of every row (every problem, each naming its shard). */
+function integrityCheck(report: VerifyReport): Check {
+  const bad = new Set(report.problems.map((p) => p.path));
+  return {
+    name: "integrity",
+    ok: report.problems.length === 0,
+    detail:
+      report.problems.length === 0
+        ? "every shard matches the hash in its name; indices and token ids in range"
+        : `${report.problems.length} problem(s) in ${bad.size} shard(s): ${report.problems.map((p) => `${p.path}: ${p.message}`).join("; ")}`,
+  };
 }
 
 function shardChecks(scan: ShardScan, files: number, quick: boolean): Check[] {

@@ -139,8 +139,12 @@ export class ExtractRenderer {
         `${r.backups.length} shard(s) could not be uploaded and are kept in ${displayPath(r.cacheDir)}; run again with --resume to upload them`,
       );
     }
+    const left = [
+      r.skippedInvalid > 0 ? `${r.skippedInvalid} skipped (invalid content)` : "",
+      r.skippedEmpty > 0 ? `${r.skippedEmpty} skipped (empty answer)` : "",
+    ].filter(Boolean);
     out.info(
-      `${out.err.green("Done:")} ${r.examples} examples, ${formatCount(r.positions)} assistant tokens (${formatCount(r.tokens)} tokens in all) in ${formatDuration(r.seconds)}; ${r.shards.length} shard(s), ${formatBytes(r.bytesUploaded)}`,
+      `${out.err.green("Done:")} ${r.examples} examples, ${formatCount(r.positions)} assistant tokens (${formatCount(r.tokens)} tokens in all) in ${formatDuration(r.seconds)}; ${r.shards.length} shard(s), ${formatBytes(r.bytesUploaded)}${left.length > 0 ? `; ${left.join(", ")}` : ""}`,
     );
     const shown = r.outputKind === "folder" ? displayPath(r.output).replace(/^\.\//, "") : r.output;
     out.info(`Output:  ${r.location}`);

@@ -4,6 +4,7 @@
  * once, by the signal itself (the shell sees 130 for SIGINT): every file is written atomically, so leaving without
  * cleanup keeps the output resumable.
  */
+import { takeEarlySignals } from "./early-signals.js";
 import type { Output } from "./output.js";
 
 export interface StopSignal {
@@ -27,6 +28,10 @@ export function stopSignal(out: Output, maxRuntimeMinutes: number | undefined): 
   };
   for (const s of signals) {
     process.on(s, onSignal);
+  }
+  // signals that arrived during start-up (held by bin.ts): the first stops the run, a second exits
+  for (const sig of takeEarlySignals()) {
+    onSignal(sig);
   }
   let timer: ReturnType<typeof setTimeout> | undefined;
   if (maxRuntimeMinutes !== undefined) {

@@ -90,7 +90,7 @@ export interface SamplingConfig {
   topP?: number;
   /** nucleus: at most this many tokens, 1..255. Default 100. */
   topPMax?: number;
-  /** nucleus: tokens sampled from the rest of the vocabulary per position, 0..65535. Default 24. */
+  /** nucleus: tokens sampled from the rest of the vocabulary per position, 1..65535. Default 24. */
   sampledN?: number;
   /** importance: draws per position, 1..65535. Default 50. */
   rounds?: number;
@@ -262,7 +262,7 @@ function checkSampling(v: Checker, s: SamplingConfig): Required<SamplingConfig> 
     mode,
     topP: v.num("sampling.topP", s.topP, 0, 1, true) ?? DEFAULTS.topP,
     topPMax: v.int("sampling.topPMax", s.topPMax, 1, 255) ?? DEFAULTS.topPMax,
-    sampledN: v.int("sampling.sampledN", s.sampledN, 0, 65535) ?? DEFAULTS.sampledN,
+    sampledN: v.int("sampling.sampledN", s.sampledN, 1, 65535) ?? DEFAULTS.sampledN,
     rounds: v.int("sampling.rounds", s.rounds, 1, 65535) ?? DEFAULTS.rounds,
     temperature: v.num("sampling.temperature", s.temperature, 0, undefined, true) ?? DEFAULTS.temperature,
     seed: v.int("sampling.seed", s.seed, 0, 2 ** 31 - 1) ?? DEFAULTS.seed,

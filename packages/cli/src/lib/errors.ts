@@ -17,7 +17,11 @@ export type ExtractionErrorCode =
   /** The earlier run in the output used other settings. */
   | "SETTINGS_MISMATCH"
   /** The selection is empty, or the template marks no token. */
-  | "NOTHING_TO_DO";
+  | "NOTHING_TO_DO"
+  /** The run ended but examples it was to write are stored nowhere (never reported as done). */
+  | "INCOMPLETE"
+  /** A bug guard: something the run would publish holds a local path. */
+  | "INTERNAL";
 
 export class ExtractionError extends Error {
   override readonly name = "ExtractionError";

@@ -175,6 +175,10 @@ export interface ExtractionResult {
   bytesUploaded: number;
   seconds: number;
   warnings: string[];
+  /** Examples left out because their content is invalid (the lengths could not be computed). */
+  skippedInvalid: number;
+  /** Examples left out because their answer is null, empty or whitespace only. */
+  skippedEmpty: number;
 }
 
 export type ExtractionEvent =

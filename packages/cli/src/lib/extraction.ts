@@ -4,15 +4,20 @@
  * and rows streamed to a folder or the Hub; everything the user may want to know is an `ExtractionEvent`.
  */
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { relative } from "node:path";
+import { join, relative } from "node:path";
 import { type ChatEncoder, checkShapeColumns, exampleFromRow, type InputShape, shapeColumns } from "@logitpack/chat";
 import type { ExtractionSettings } from "@logitpack/codec";
 import {
   createSink,
   downloadToCache,
+  findLocalPaths,
+  fingerprintPath,
   HubStreamError,
+  hubFingerprint,
   listRepoFiles,
+  localLabel,
   parseShardFileName,
   type Sink,
   StreamingWriter,
@@ -22,6 +27,7 @@ import {
   buildEncoder,
   computeLengths,
   type DatasetSource,
+  isEmptyResponse,
   iterateBatches,
   type LengthsResult as LengthsData,
   type LengthsTable,
@@ -59,6 +65,8 @@ interface Run {
   started: number;
   /** The figures of the last `progress` event. */
   progress: Omit<ProgressEvent, "event">;
+  /** Examples left out: invalid content (lengths could not be computed), empty answers. */
+  skipped: { invalid: number; empty: number };
 }
 
 interface Inputs {
@@ -87,6 +95,7 @@ export async function runExtraction(
     signal: options.signal,
     started: performance.now(),
     progress: { done: 0, total: 0, tokens: 0, positions: 0, uploading: false, shards: 0 },
+    skipped: { invalid: 0, empty: 0 },
   };
   const inputs = await openInputs(run, config);
   const target = c.output.target;
@@ -97,14 +106,23 @@ export async function runExtraction(
   }
   const { plan, selected } = await planRun(run, inputs);
   if (selected === 0) {
-    return finish(run, emptyResult(target));
+    return finish(run, {
+      ...emptyResult(target),
+      skippedInvalid: run.skipped.invalid,
+      skippedEmpty: run.skipped.empty,
+    });
   }
   const settings = baseSettings(c, inputs);
   if (c.runtime.verifyMask) {
     await emitMask(run, inputs, plan.order[0] as number);
   }
   const teacher = await loadTeacher(run, inputs);
-  Object.assign(settings, teacher.settings, { model: inputs.model.spec });
+  Object.assign(settings, teacher.settings, await contentIdentity(run, inputs, teacher.vocabSize));
+  const leaks = findLocalPaths(settings);
+  if (leaks.length > 0) {
+    await teacher.close();
+    throw new ExtractionError("INTERNAL", `the settings would publish a local path (${leaks[0]})`);
+  }
   const writer = await openWriter(run, sink, settings, teacher);
   try {
     await checkEarlierRun(run, writer, sink, plan.order, selected);
@@ -177,6 +195,7 @@ async function planRun(run: Run, inputs: Inputs) {
     missingLengths: "skip",
   });
   const st = prepared.stats;
+  run.skipped.empty = st.skippedEmpty;
   if (st.skippedNoLength > 0 && s.tokenizedDataset !== undefined) {
     emit({
       event: "warning",
@@ -231,7 +250,84 @@ async function lengthsOf(run: Run, inputs: Inputs): Promise<LengthsData | Length
   if (result.invalid.length > 3) {
     emit({ event: "warning", message: `${result.invalid.length - 3} more examples skipped (invalid content)` });
   }
+  run.skipped.invalid = result.invalid.length;
+  await markBlankAnswers(inputs, result);
   return result;
+}
+
+/**
+ * Null, empty and whitespace-only answers get 0 tokens to extract, so the selection drops them (and counts them as
+ * empty): the template still gives them tokens (an end-of-turn marker, whitespace), which would be extracted.
+ */
+async function markBlankAnswers(inputs: Inputs, lengths: LengthsData): Promise<void> {
+  const at = new Map<number, number>();
+  for (let k = 0; k < lengths.index.length; k++) {
+    at.set(lengths.index[k] as number, k);
+  }
+  for await (const b of inputs.dataset.source.batches({ columns: shapeColumns(inputs.shape), batchRows: 8192 })) {
+    for (let r = 0; r < b.rows.length; r++) {
+      if (isEmptyResponse(b.rows[r] as Record<string, unknown>, inputs.shape)) {
+        const k = at.get(b.start + r);
+        if (k !== undefined) {
+          lengths.extractTokens[k] = 0;
+        }
+      }
+    }
+  }
+}
+
+/** Files of a model folder that decide what it computes (weights, graph, configs, tokenizer, template). */
+const MODEL_FILE = /\.(onnx|onnx_data|data|json|txt|model|jinja|safetensors|bin)$/i;
+const TOKENIZER_FILE =
+  /^(tokenizer\.json|tokenizer_config\.json|chat_template\.(jinja|json)|special_tokens_map\.json)$/;
+
+/** Local files a dataset source reads (a file, or the parts of a folder or a downloaded Hub dataset). */
+function sourceFiles(source: DatasetSource): string[] {
+  const s = source as { file?: unknown; parts?: readonly DatasetSource[] };
+  if (typeof s.file === "string") {
+    return [s.file];
+  }
+  return s.parts ? s.parts.flatMap(sourceFiles) : [];
+}
+
+/**
+ * What identifies the inputs, by content and never by where they are: the model (a Hub commit, or a hash of the
+ * local folder's files, remembered in the model cache), the dataset (a hash of the files read), the tokenizer (a hash
+ * of its files); `labels` keep readable names for cards and messages (not compared on resume).
+ */
+async function contentIdentity(run: Run, inputs: Inputs, logitsWidth: number): Promise<ExtractionSettings> {
+  const { model, dataset } = inputs;
+  const memoFile = join(run.c.model.cacheDir, "fingerprints.json");
+  let modelId = model.spec;
+  let modelLabel = model.spec;
+  const snapshot = model.dir ? /[\\/]snapshots[\\/]([0-9a-f]{40})[\\/]?$/.exec(model.dir) : null;
+  if (model.kind === "folder" && snapshot) {
+    modelId = hubFingerprint(model.spec, snapshot[1] as string);
+  } else if (model.kind === "folder" && model.dir) {
+    modelId = await fingerprintPath(model.dir, { memoFile, include: (p) => MODEL_FILE.test(p) });
+    modelLabel = localLabel(model.dir);
+  }
+  let datasetId = dataset.spec;
+  let datasetLabel = dataset.spec;
+  if (!dataset.embedded) {
+    const files = sourceFiles(dataset.source);
+    const h = createHash("sha256");
+    for (const f of files) {
+      h.update(`${await fingerprintPath(f, { memoFile })}\n`);
+    }
+    datasetId = `sha256:${h.digest("hex")}`;
+    datasetLabel = existsSync(dataset.spec) ? localLabel(dataset.spec) : dataset.spec;
+  }
+  const tokenizerHash = await fingerprintPath(model.tokenizerDir, { include: (p) => TOKENIZER_FILE.test(p) });
+  const chat = { ...inputs.encoder.metadata(), tokenizer: model.kind === "tiny" ? model.spec : modelLabel };
+  return {
+    model: modelId,
+    dataset: datasetId,
+    tokenizerHash,
+    chat,
+    logitsWidth,
+    labels: { model: modelLabel, dataset: datasetLabel },
+  };
 }
 
 function baseSettings(c: ResolvedExtractionConfig, inputs: Inputs): ExtractionSettings {
@@ -454,6 +550,15 @@ async function extractRows(run: Run, loop: Loop): Promise<ExtractionResult> {
   const stopped = signal?.aborted === true;
   const reason = stopped ? reasonOf(signal) : null;
   const summary = stopped ? await writer.stop(reason as string) : await writer.close();
+  if (!stopped) {
+    const missing = writer.missing(plan.order);
+    if (missing.length > 0) {
+      throw new ExtractionError(
+        "INCOMPLETE",
+        `the run ended but ${missing.length} of the ${selected} selected examples are stored nowhere (e.g. example ${missing[0]}); run again with ${run.name("output.resume")} to produce them`,
+      );
+    }
+  }
   return finish(run, {
     event: stopped ? "stopped" : "done",
     reason,
@@ -472,6 +577,8 @@ async function extractRows(run: Run, loop: Loop): Promise<ExtractionResult> {
     bytesUploaded: summary.progress.bytesUploaded,
     seconds: 0,
     warnings: summary.warnings,
+    skippedInvalid: run.skipped.invalid,
+    skippedEmpty: run.skipped.empty,
   });
 }
 
@@ -494,6 +601,8 @@ function emptyResult(target: OutputTarget): ExtractionResult {
     bytesUploaded: 0,
     seconds: 0,
     warnings: [],
+    skippedInvalid: 0,
+    skippedEmpty: 0,
   };
 }
 
