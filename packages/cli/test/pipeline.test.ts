@@ -105,7 +105,8 @@ describe("runExtraction", () => {
     expect(of("selection")[0]?.perSubject).toEqual({ math: 5, physics: 2 });
     expect(await folderReport(out)).toMatchObject({ rows: 7, duplicateRows: 0 });
     // the stored row lines up with the conversation rendered by the seed's template (explore align replays it)
-    const a = await cli(["explore", "align", out, "--row", "0", "--json"]);
+    // the source dataset is recorded by content (no local path), so explore is told where it is
+    const a = await cli(["explore", "align", out, "--row", "0", "--json", "--dataset", qa]);
     expect(a.code, a.stderr).toBe(0);
     const al = a.events[0] as { counts: { turns: number; extracted: number }; numTokens: number; text: string };
     expect(al.counts.turns).toBe(1);

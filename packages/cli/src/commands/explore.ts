@@ -433,8 +433,12 @@ async function sourceOf(ctx: CommandContext, ds: LogitDataset, loaded: LoadedSam
   } else if (existsSync(spec)) {
     source = await openDataset(spec);
   } else {
+    const labels = settings.labels as { dataset?: unknown } | undefined;
+    const label = typeof labels?.dataset === "string" ? ` (${labels.dataset})` : "";
     throw new CliError(
-      `--dataset: the source dataset ${spec} is not a local path here`,
+      spec.startsWith("sha256:") || spec.startsWith("hf:")
+        ? `--dataset: the logits dataset records its source dataset by content${label}, not by path`
+        : `--dataset: the source dataset ${spec} is not a local path here`,
       "pass --dataset with the dataset the logits were extracted from",
     );
   }
