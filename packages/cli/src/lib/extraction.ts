@@ -118,7 +118,14 @@ export async function runExtraction(
   }
   const teacher = await loadTeacher(run, inputs);
   Object.assign(settings, teacher.settings, await contentIdentity(run, inputs, teacher.vocabSize));
-  const leaks = findLocalPaths(settings);
+  // what names the inputs must not be a machine path (free text such as a template or a system prompt may hold one)
+  const chatTokenizer = (settings.chat as { tokenizer?: unknown } | undefined)?.tokenizer;
+  const leaks = findLocalPaths({
+    model: settings.model,
+    dataset: settings.dataset,
+    labels: settings.labels,
+    tokenizer: chatTokenizer,
+  });
   if (leaks.length > 0) {
     await teacher.close();
     throw new ExtractionError("INTERNAL", `the settings would publish a local path (${leaks[0]})`);
