@@ -260,8 +260,9 @@ export function workerExecArgv(argv: readonly string[] = process.execArgv): stri
       i++;
       continue;
     }
-    if (a.startsWith("--input-type=")) continue;
-    out.push(a);
+    if (!a.startsWith("--input-type=")) {
+      out.push(a);
+    }
   }
   return out;
 }
