@@ -22,7 +22,7 @@ import {
   runBatch,
   type TeacherExample,
 } from "../src/index.js";
-import { gumbelTable, importanceUniforms, noiseOffsets } from "../src/noise.js";
+import { importanceUniforms, positionKey } from "../src/noise.js";
 import { IMPORTANCE_BLOCK } from "../src/onnx/postprocess.js";
 import { LocalRunner, type WireTensor } from "../src/runtime.js";
 
@@ -164,7 +164,6 @@ async function runPath(path: string): Promise<Result> {
     const raw = new LocalRunner();
     await raw.create("raw", { model: join(modelDir, "model.onnx"), providers: ["cpu"], threads });
     const V = 151_936;
-    const table = gumbelTable(32, V);
     const out = {
       topIds: new Int32Array(100),
       topLogits: new Float32Array(100),
@@ -173,7 +172,7 @@ async function runPath(path: string): Promise<Result> {
     };
     const scratch = new Float32Array(V);
     const cdf = new Float64Array(Math.ceil(V / IMPORTANCE_BLOCK) * IMPORTANCE_BLOCK);
-    const offs = new Int32Array(2);
+    const key = new Uint32Array(3);
     const u = new Float64Array(100);
     const draws = new Int32Array(50);
     const row = new Float32Array(V);
@@ -199,11 +198,11 @@ async function runPath(path: string): Promise<Result> {
           }
           const index = (ex[b] as TeacherExample).index;
           if (mode === "nucleus") {
-            noiseOffsets(0, index, t, 32, V, offs, 0);
+            positionKey(0, index, t, key, 0);
             const { count } = referenceNucleusRow(
               row,
               { topP: 0.98, topK: 100, sampledN: 24 },
-              { table, a: offs[0] as number, b: offs[1] as number, blockWidth: 128 },
+              { key, off: 0 },
               out,
               scratch,
             );

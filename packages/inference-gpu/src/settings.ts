@@ -43,7 +43,6 @@ export function extractionSettings(teacher: Teacher, options: ExtractOptions = {
       nucleusRule: NUCLEUS_RULE,
       tailSampling: "gumbel-top-k without replacement over the tokens outside the nucleus, float32 perturbed logits",
       noise: NOISE_SCHEME,
-      noiseRows: teacher.noiseRows,
     };
   }
   return {
