@@ -238,7 +238,7 @@ export function squaresGraph(g: GraphBuilder, key: string, ctr: string): string 
  * (52 bits) when `lo` is given, `(2·hi + 1) / 2^33` (32 bits) when not; float32 `(2·floor(hi / 2^8) + 1) / 2^25`
  * (24 bits). All exact (noise.ts computes the same values).
  */
-function uniforms(g: GraphBuilder, fp: DT, hi: string, lo?: string): string {
+export function uniforms(g: GraphBuilder, fp: DT, hi: string, lo?: string): string {
   if (fp === DT.FLOAT) {
     const v = g.cast(g.op("Div", [hi, u64(g, [256], [])]), DT.FLOAT);
     return g.op("Add", [g.op("Mul", [v, g.f32([2 ** -24], [])]), g.f32([2 ** -25], [])], {}, "uniform");
