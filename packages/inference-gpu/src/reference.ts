@@ -218,12 +218,15 @@ export function tailDrawsRow(
       mx = Math.max(mx, x[s] as number);
     }
     // the maximum's token: inverse CDF of softmax over the block
+    const wts = new Float64Array(S);
     const cdf = new Float64Array(S);
     let c = 0;
     for (let s = 0; s < S; s++) {
-      c += Math.exp((x[s] as number) - mx);
+      wts[s] = Math.exp((x[s] as number) - mx);
+      c += wts[s] as number;
       cdf[s] = c;
     }
+    const eM = Math.exp(Mb - mx);
     const u = Math.min(uniform52(noise.key, noise.off, COUNTER.argmax + 2 * b), 1 - 2 ** -30);
     const target = u * c;
     let arg = 0;
@@ -237,7 +240,7 @@ export function tailDrawsRow(
       const j = b * S + s;
       const w = noiseWord(noise.key, noise.off, COUNTER.token + j);
       const E = -Math.log(w * 2 ** -32 + 2 ** -33);
-      let v = s === arg ? Mb : Mb - Math.log(1 + E * Math.exp(Mb - (x[s] as number)));
+      let v = s === arg ? Mb : Mb - Math.log(1 + E * (eM / (wts[s] as number)));
       if (Number.isNaN(v)) {
         v = Number.NEGATIVE_INFINITY;
       }

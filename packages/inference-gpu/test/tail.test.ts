@@ -1,3 +1,8 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { TensorProto_DataType as DT, GraphProtoSchema, ModelProtoSchema } from "onnx-buf";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   loadTeacher,
@@ -9,7 +14,9 @@ import {
   topkRow,
 } from "../src/index.js";
 import { noiseWord, positionKey } from "../src/noise.js";
+import { GraphBuilder, valueInfo } from "../src/onnx/builder.js";
 import { example, reference, tinyModel, V } from "./helpers.js";
+import { DEFAULT_NOISE_ROWS, gumbelTable, NOISE_BLOCK, noiseOffsets } from "./v1-noise.js";
 
 // The tail draws are sampling without replacement from the renormalized tail: draw d, given draws 0..d-1 removed,
 // is a draw from the remaining tail renormalized. Its randomized probability-integral transform (tokens ordered
@@ -214,5 +221,107 @@ describe("tail draws: randomized PIT of the without-replacement draws", () => {
       const ref = reference(rows[0] as Float32Array, { seed: 1, index: r.index, position: 11 });
       expect(Array.from(r.sampledIds)).toEqual(Array.from(ref.out.sampledIds));
     }
+  });
+});
+
+// Deep tails, where the extremes of the noise matter: a model whose logits we choose (input_ids -> Gather(table)),
+// V = 151,936. Token 0 holds the nucleus (logit 12), tokens 1..10 the head of the tail (logit 0), every other token
+// sits 14 nats lower. The deep group holds 1.2% of the tail mass, but a deep token beats the head only with a Gumbel
+// about 17 above the head's best: the deep group's share of the first draws is right only if the noise's far
+// extremes follow the law. The v1 table (its largest value 15.8) gives it a sixth of its share.
+const DEPTH = 14;
+
+async function writeDeepTailModel(dir: string): Promise<void> {
+  const table = new Float32Array(V).fill(-DEPTH);
+  table.fill(0, 1, 11);
+  table[0] = 12;
+  const b = new GraphBuilder(17, "t/");
+  b.node("Gather", [b.constant("table", DT.FLOAT, [1, V], table), "input_ids"], ["logits"], { axis: 0 });
+  const model = create(ModelProtoSchema, {
+    irVersion: 8n,
+    opsetImport: [{ domain: "", version: 17n }],
+    graph: create(GraphProtoSchema, {
+      name: "deep_tail",
+      node: b.nodes,
+      initializer: b.initializers,
+      input: [valueInfo("input_ids", DT.INT64, ["batch", "seq"])],
+      output: [valueInfo("logits", DT.FLOAT, ["batch", "seq", V])],
+    }),
+  });
+  await writeFile(join(dir, "model.onnx"), toBinary(ModelProtoSchema, model));
+  await writeFile(join(dir, "config.json"), JSON.stringify({ vocab_size: V, pad_token_id: 0 }));
+}
+
+describe("tail draws on a deep tail (chosen logits): the noise's far extremes", () => {
+  let dir: string;
+  let teacher: Teacher;
+  let row: Float32Array;
+  let tail: Tail;
+  // two tokens, the second extracted (its distribution is the logits at position 0)
+  const at = (index: number): TeacherExample => ({
+    index,
+    inputIds: Int32Array.of(0, 0),
+    extractMask: Uint8Array.of(0, 1),
+  });
+  const PER_SEED = 750;
+  // P(first draw in the deep group) = deep mass / tail mass
+  const deepMass = (V - 11) * Math.exp(-DEPTH);
+  const pDeep = deepMass / (10 + deepMass);
+  const zDeep = (count: number, n: number) => (count - n * pDeep) / Math.sqrt(n * pDeep * (1 - pDeep));
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "logitpack-deep-"));
+    await writeDeepTailModel(dir);
+    teacher = await loadTeacher({ modelDir: dir, device: "cpu", threads: 2, thread: "caller" });
+    const [res] = (await runBatch(teacher, [at(0)], { exposeLogits: true })) as [NucleusResult];
+    row = (res.logits as Float32Array).slice(0, V);
+    expect(res.topCounts[0]).toBe(1);
+    tail = tailOf(row, new Set([0]));
+  });
+  afterAll(async () => {
+    await teacher.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("the graph: the deep group gets its share of first draws, and the PIT and far-tail tests pass", async () => {
+    const values: number[] = [];
+    const w = uniformStream(777);
+    let deep = 0;
+    for (const seed of SEEDS) {
+      const batch = Array.from({ length: PER_SEED }, (_, i) => at(i));
+      for (const x of (await runBatch(teacher, batch, { seed })) as NucleusResult[]) {
+        pits(tail, x.sampledIds, w, values);
+        deep += (x.sampledIds[0] as number) > 10 ? 1 : 0;
+      }
+    }
+    const n = SEEDS.length * PER_SEED;
+    expect(Math.abs(zDeep(deep, n)), `${deep} deep first draws of ${n}, expected ${n * pDeep}`).toBeLessThan(4);
+    const v = verdict(values);
+    expect(v.ks, JSON.stringify(v)).toBeLessThan(1.95);
+    expect(Math.abs(v.z), JSON.stringify(v)).toBeLessThan(3.5);
+  });
+
+  it("the v1 shared table (max of two windows of 2 x 33 x V Gumbels) fails: too few deep first draws", () => {
+    const table = gumbelTable(DEFAULT_NOISE_ROWS, V);
+    const offs = new Int32Array(2);
+    const pert = new Float32Array(V);
+    const ids = new Int32Array(1);
+    const vals = new Float32Array(1);
+    let deep = 0;
+    for (const seed of SEEDS) {
+      for (let i = 0; i < PER_SEED; i++) {
+        // the same positions' keys, the old windows and noise
+        noiseOffsets(seed, i, 1, DEFAULT_NOISE_ROWS, V, offs, 0);
+        const a = (offs[0] as number) * NOISE_BLOCK;
+        const b = (offs[1] as number) * NOISE_BLOCK;
+        for (let j = 0; j < V; j++) {
+          pert[j] = (row[j] as number) + Math.max(table[a + j] as number, table[b + j] as number);
+        }
+        pert[0] = Number.NEGATIVE_INFINITY;
+        topkRow(pert, 1, ids, vals);
+        deep += (ids[0] as number) > 10 ? 1 : 0;
+      }
+    }
+    const n = SEEDS.length * PER_SEED;
+    expect(zDeep(deep, n), `${deep} deep first draws of ${n}, expected ${n * pDeep}`).toBeLessThan(-4);
   });
 });

@@ -49,7 +49,7 @@ export const PP = {
 } as const;
 
 /** Tail blocks: block maxima are drawn first, then the tokens of the `sampled_n` best blocks (see `tailDraws`). */
-export const TAIL_BLOCK = 256;
+export const TAIL_BLOCK = 128;
 
 /** Block size of the two-level inverse CDF of importance sampling (~sqrt(V): R·(V/B + B) comparisons per position). */
 export const IMPORTANCE_BLOCK = 512;
@@ -305,7 +305,8 @@ function tailDraws(g: GraphBuilder, tail: string, key: string, base: string, fp:
   // the token holding each expanded block's maximum: inverse CDF of softmax(tail_b)
   const neg = fp === DT.DOUBLE ? g.f64([lowest], []) : g.f32([lowest], []);
   const mx = g.op("Max", [g.reduce("ReduceMax", self, [2], true), neg]);
-  const cdf = g.op("CumSum", [g.op("Exp", [g.op("Sub", [self, mx])]), g.i64([2], [])], {}, "block_cdf");
+  const wts = g.op("Exp", [g.op("Sub", [self, mx])], {}, "block_weights"); // exp(tail_j - max_b)
+  const cdf = g.op("CumSum", [wts, g.i64([2], [])], {}, "block_cdf");
   const tot = g.op("Slice", [cdf, g.i64([S - 1]), g.i64([S]), g.i64([2])]); // [C, kb, 1]
   const cA = g.op("Add", [g.op("Mul", [g.cast(Btop, DT.UINT64), u64(g, [2], [])]), u64(g, [COUNTER.argmax], [])]);
   const aHi = squaresGraph(g, key, ctr(cA));
@@ -326,7 +327,8 @@ function tailDraws(g: GraphBuilder, tail: string, key: string, base: string, fp:
   const w = squaresGraph(g, key3, g.op("Add", [tokenCtr, u64(g, [COUNTER.token], [])]));
   const E = g.op("Neg", [g.op("Log", [uniforms(g, fp, w)])], {}, "exponential");
   const unit = fp === DT.DOUBLE ? g.f64([1], []) : g.f32([1], []);
-  const rate = g.op("Exp", [g.op("Sub", [Mu, self])]);
+  // exp(M_b - tail_j) = exp(M_b - max_b) / exp(tail_j - max_b): one exponential per token, not two
+  const rate = g.op("Div", [g.op("Exp", [g.op("Sub", [Mu, mx])]), wts]);
   let y = g.op("Sub", [Mu, g.op("Log", [g.op("Add", [unit, g.op("Mul", [E, rate])])])], {}, "later");
   y = g.op("Where", [g.op("Equal", [arangeS, arg]), Mu, y]);
   const ninf = fp === DT.DOUBLE ? g.f64([Number.NEGATIVE_INFINITY], []) : g.f32([Number.NEGATIVE_INFINITY], []);
