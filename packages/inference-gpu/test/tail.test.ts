@@ -255,6 +255,7 @@ async function writeDeepTailModel(dir: string): Promise<void> {
 describe("tail draws on a deep tail (chosen logits): the noise's far extremes", () => {
   let dir: string;
   let teacher: Teacher;
+  let f32: Teacher;
   let row: Float32Array;
   let tail: Tail;
   // two tokens, the second extracted (its distribution is the logits at position 0)
@@ -272,6 +273,7 @@ describe("tail draws on a deep tail (chosen logits): the noise's far extremes", 
     dir = await mkdtemp(join(tmpdir(), "logitpack-deep-"));
     await writeDeepTailModel(dir);
     teacher = await loadTeacher({ modelDir: dir, device: "cpu", threads: 2, thread: "caller" });
+    f32 = await loadTeacher({ modelDir: dir, device: "cpu", threads: 2, thread: "caller", precision: "float32" });
     const [res] = (await runBatch(teacher, [at(0)], { exposeLogits: true })) as [NucleusResult];
     row = (res.logits as Float32Array).slice(0, V);
     expect(res.topCounts[0]).toBe(1);
@@ -279,26 +281,31 @@ describe("tail draws on a deep tail (chosen logits): the noise's far extremes", 
   });
   afterAll(async () => {
     await teacher.close();
+    await f32.close();
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("the graph: the deep group gets its share of first draws, and the PIT and far-tail tests pass", async () => {
-    const values: number[] = [];
-    const w = uniformStream(777);
-    let deep = 0;
-    for (const seed of SEEDS) {
-      const batch = Array.from({ length: PER_SEED }, (_, i) => at(i));
-      for (const x of (await runBatch(teacher, batch, { seed })) as NucleusResult[]) {
-        pits(tail, x.sampledIds, w, values);
-        deep += (x.sampledIds[0] as number) > 10 ? 1 : 0;
+  for (const precision of ["float64", "float32"] as const) {
+    it(`the graph (${precision}): the deep group gets its share of first draws, the PIT and far-tail tests pass`, async () => {
+      const values: number[] = [];
+      const w = uniformStream(777);
+      let deep = 0;
+      for (const seed of SEEDS) {
+        const batch = Array.from({ length: PER_SEED }, (_, i) => at(i));
+        const t = precision === "float64" ? teacher : f32;
+        expect(t.precision).toBe(precision);
+        for (const x of (await runBatch(t, batch, { seed })) as NucleusResult[]) {
+          pits(tail, x.sampledIds, w, values);
+          deep += (x.sampledIds[0] as number) > 10 ? 1 : 0;
+        }
       }
-    }
-    const n = SEEDS.length * PER_SEED;
-    expect(Math.abs(zDeep(deep, n)), `${deep} deep first draws of ${n}, expected ${n * pDeep}`).toBeLessThan(4);
-    const v = verdict(values);
-    expect(v.ks, JSON.stringify(v)).toBeLessThan(1.95);
-    expect(Math.abs(v.z), JSON.stringify(v)).toBeLessThan(3.5);
-  });
+      const n = SEEDS.length * PER_SEED;
+      expect(Math.abs(zDeep(deep, n)), `${deep} deep first draws of ${n}, expected ${n * pDeep}`).toBeLessThan(4);
+      const v = verdict(values);
+      expect(v.ks, JSON.stringify(v)).toBeLessThan(1.95);
+      expect(Math.abs(v.z), JSON.stringify(v)).toBeLessThan(3.5);
+    });
+  }
 
   it("the v1 shared table (max of two windows of 2 x 33 x V Gumbels) fails: too few deep first draws", () => {
     const table = gumbelTable(DEFAULT_NOISE_ROWS, V);

@@ -253,6 +253,24 @@ export function uniforms(g: GraphBuilder, fp: DT, hi: string, lo?: string): stri
 }
 
 /**
+ * Exp(1) variates from 52-bit uniforms (words hi, lo), accurate where they are small (the Gumbels' upper tail,
+ * up to G = 36.7). float64: `-log(U)`, U = (2v + 1) / 2^53, exact near 1. float32 (no double, and float32 cannot
+ * hold U near 1): `-log(1 - W)` for the uniform W = (2v + 1) / 2^53, which float32 holds to 2^-24 relative at any
+ * size, by its series `W + W²/2` where W < 2^-12 (relative error < 2^-25).
+ */
+function exponential52(g: GraphBuilder, fp: DT, hi: string, lo: string): string {
+  if (fp === DT.DOUBLE) {
+    return g.op("Neg", [g.op("Log", [uniforms(g, fp, hi, lo)])], {}, "exponential");
+  }
+  const whi = g.op("Mul", [g.cast(hi, DT.FLOAT), g.f32([2 ** -32], [])]);
+  const wlo = g.op("Mul", [g.cast(g.op("Div", [lo, u64(g, [4096], [])]), DT.FLOAT), g.f32([2 ** -52], [])]);
+  const W = g.op("Add", [g.op("Add", [whi, wlo]), g.f32([2 ** -53], [])], {}, "w");
+  const series = g.op("Mul", [W, g.op("Add", [g.op("Mul", [W, g.f32([0.5], [])]), g.f32([1], [])])]);
+  const direct = g.op("Neg", [g.op("Log", [g.op("Sub", [g.f32([1], []), W])])]);
+  return g.op("Where", [g.op("Less", [W, g.f32([2 ** -12], [])]), series, direct], {}, "exponential");
+}
+
+/**
  * `sampled_n` tail tokens without replacement in proportion to their probabilities: exactly the law of
  * Gumbel-top-k (the top of `tail_j + G_j`, G i.i.d. Gumbel), computed top-down so that only the best blocks need
  * per-token noise. The tail (nucleus at -inf) is cut in blocks of TAIL_BLOCK tokens with log-masses `lse_b`.
@@ -290,8 +308,7 @@ function tailDraws(g: GraphBuilder, tail: string, key: string, base: string, fp:
   const one = u64(g, [1], []);
   const gHi = squaresGraph(g, key, ctr(cG));
   const gLo = squaresGraph(g, key, ctr(g.op("Add", [cG, one])));
-  const uG = uniforms(g, fp, gHi, fp === DT.DOUBLE ? gLo : undefined);
-  const gumbel = g.op("Neg", [g.op("Log", [g.op("Neg", [g.op("Log", [uG])])])], {}, "block_gumbel");
+  const gumbel = g.op("Neg", [g.op("Log", [exponential52(g, fp, gHi, gLo)])], {}, "block_gumbel");
   const M = g.op("Add", [lsebf, gumbel], {}, "block_max"); // [C, NB]
   // the best min(k, NB) blocks
   const kb = g.op("Min", [PP.sampledN, g.i64([NB])]);
