@@ -11,7 +11,7 @@
  * (src/onnx/postprocess.ts: `squaresGraph`), and this file computes the same function in TypeScript, bit for bit
  * (tested), for the reference and for importance sampling's uniforms.
  *
- * Each position gets its own 64-bit key and 32-bit counter base from four independent 32-bit hash chains of
+ * Each position gets its own 64-bit key and 32-bit counter base from three independent 32-bit hash chains of
  * (seed, example, position) (`positionKey`): about 2^95 distinct streams, so two positions of any dataset share
  * noise only with negligible probability. Within a position, counters `c` (32 bits) select the value: a vocabulary
  * id for a tail token's noise, `COUNTER.block + …` for a block's Gumbel and its argmax draw,
@@ -55,7 +55,7 @@ function chain(c: number, seed: number, example: number, position: number): numb
 
 /**
  * A position's stream: `out[off] = key high word, out[off + 1] = key low word (odd), out[off + 2] = counter base`
- * (the high word of every counter of this position; the low word is the counter `c`). Four hash chains with
+ * (the high word of every counter of this position; the low word is the counter `c`). Three hash chains with
  * different starting constants, each a bijective 32-bit mix of every input word.
  */
 export function positionKey(seed: number, example: number, position: number, out: Uint32Array, off: number): void {
