@@ -208,6 +208,8 @@ export function tailDrawsRow(
   const y = new Float64Array(n);
   const cid = new Int32Array(n);
   const x = new Float64Array(S);
+  const wts = new Float64Array(S);
+  const cdf = new Float64Array(S);
   for (let r = 0; r < kb; r++) {
     const b = order[r] as number;
     const Mb = M[b] as number;
@@ -218,8 +220,6 @@ export function tailDrawsRow(
       mx = Math.max(mx, x[s] as number);
     }
     // the maximum's token: inverse CDF of softmax over the block
-    const wts = new Float64Array(S);
-    const cdf = new Float64Array(S);
     let c = 0;
     for (let s = 0; s < S; s++) {
       wts[s] = Math.exp((x[s] as number) - mx);
