@@ -64,61 +64,46 @@ export function positionKey(seed: number, example: number, position: number, out
   out[off + 2] = chain(0xbb67ae85, seed, example, position);
 }
 
-// 64-bit words as (hi, lo) uint32 pairs; results in module scratch (no allocation per call).
-let rHi = 0;
-let rLo = 0;
-
-/** High 32 bits of the 64-bit product of two uint32. */
+/** High 32 bits of the 64-bit product of two uint32 (exact: every partial product stays below 2^53). */
 function mulhi32(a: number, b: number): number {
-  const a0 = a & 0xffff;
-  const a1 = a >>> 16;
   const b0 = b & 0xffff;
   const b1 = b >>> 16;
-  const lo = a0 * b0;
-  const m1 = a1 * b0 + (lo >>> 16);
-  const m2 = a0 * b1 + (m1 & 0xffff);
-  return (a1 * b1 + Math.floor(m1 / 65536) + Math.floor(m2 / 65536)) >>> 0;
-}
-
-/** (aHi, aLo) · (bHi, bLo) mod 2^64 into (rHi, rLo). */
-function mul64(aHi: number, aLo: number, bHi: number, bLo: number): void {
-  rLo = Math.imul(aLo, bLo) >>> 0;
-  rHi = (mulhi32(aLo, bLo) + Math.imul(aLo, bHi) + Math.imul(aHi, bLo)) >>> 0;
-}
-
-/** (rHi, rLo) = (aHi, aLo) + (bHi, bLo) mod 2^64. */
-function add64(aHi: number, aLo: number, bHi: number, bLo: number): void {
-  const lo = aLo + bLo;
-  rLo = lo >>> 0;
-  rHi = (aHi + bHi + (lo > 0xffffffff ? 1 : 0)) >>> 0;
+  const t = a * b0; // < 2^48
+  const u = a * b1; // < 2^48
+  return (Math.floor(u / 65536) + Math.floor((t + (u % 65536) * 65536) / 4294967296)) >>> 0;
 }
 
 /**
  * `squares32(ctr, key)` with ctr = (ctrHi, ctrLo), key = (keyHi, keyLo): a uint32. One round is `x = x·x + w`
- * then the halves of x swapped; the last round returns the high half of `x·x + z`.
+ * then the halves of x swapped; the last round returns the high half of `x·x + z`. 64-bit words are (hi, lo)
+ * uint32 pairs: products by `Math.imul` (low halves) and `mulhi32`, sums with an explicit carry.
  */
 export function squares32(ctrHi: number, ctrLo: number, keyHi: number, keyLo: number): number {
-  mul64(ctrHi, ctrLo, keyHi, keyLo);
-  const yHi = rHi;
-  const yLo = rLo;
-  add64(yHi, yLo, keyHi, keyLo);
-  const zHi = rHi;
-  const zLo = rLo;
+  // y = ctr · key
+  const yLo = Math.imul(ctrLo, keyLo) >>> 0;
+  const yHi = (mulhi32(ctrLo, keyLo) + Math.imul(ctrLo, keyHi) + Math.imul(ctrHi, keyLo)) >>> 0;
+  // z = y + key
+  let s = yLo + keyLo;
+  const zLo = s >>> 0;
+  const zHi = (yHi + keyHi + (s > 0xffffffff ? 1 : 0)) >>> 0;
   let xHi = yHi;
   let xLo = yLo;
-  for (let round = 0; round < 3; round++) {
-    mul64(xHi, xLo, xHi, xLo);
-    if (round === 1) {
-      add64(rHi, rLo, zHi, zLo);
-    } else {
-      add64(rHi, rLo, yHi, yLo);
+  for (let round = 0; round < 4; round++) {
+    // x·x mod 2^64: lo·lo, plus 2·hi·lo in the high word
+    const pLo = Math.imul(xLo, xLo) >>> 0;
+    const pHi = (mulhi32(xLo, xLo) + 2 * Math.imul(xHi, xLo)) >>> 0;
+    const wHi = round === 1 || round === 3 ? zHi : yHi;
+    const wLo = round === 1 || round === 3 ? zLo : yLo;
+    s = pLo + wLo;
+    const rLo = s >>> 0;
+    const rHi = (pHi + wHi + (s > 0xffffffff ? 1 : 0)) >>> 0;
+    if (round === 3) {
+      return rHi;
     }
     xHi = rLo; // swap the halves
     xLo = rHi;
   }
-  mul64(xHi, xLo, xHi, xLo);
-  add64(rHi, rLo, zHi, zLo);
-  return rHi;
+  return 0; // unreachable
 }
 
 /** The generator's uint32 for counter `c` of the position whose key is at `key[off .. off + 3)`. */
