@@ -63,7 +63,7 @@ def fail(msg: str, code: int = 1) -> None:
 
 def cmd_build(a: argparse.Namespace) -> None:
     import torch
-    from transformers import Qwen3Config, Qwen3ForCausalLM
+    from transformers import AutoModelForCausalLM, Qwen3Config, Qwen3ForCausalLM
 
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -73,7 +73,10 @@ def cmd_build(a: argparse.Namespace) -> None:
         max_position_embeddings=40960,
         rope_theta=1_000_000.0,
         rms_norm_eps=1e-6,
-        tie_word_embeddings=True,
+        # Qwen3-0.6B ties them; a random model with tied embeddings predicts its own input token (the residual
+        # stream keeps the input embedding, whose dot product with itself dominates): every nucleus is 1 token.
+        # Untied (+vocab x hidden parameters) the logits are Gaussian and the nucleus sizes realistic.
+        tie_word_embeddings=False,
         pad_token_id=PAD_ID,
         bos_token_id=PAD_ID,
         eos_token_id=EOS_ID,
@@ -97,8 +100,11 @@ def cmd_build(a: argparse.Namespace) -> None:
 
     hf = out / "hf"
     model.to(torch.bfloat16).save_pretrained(hf)
+    # The export is made from the saved bf16 checkpoint, loaded as the seed pipeline loads it: the same weights and
+    # the same buffers (a live model cast bf16 -> fp32 keeps bf16-rounded RoPE frequencies: logits off by ~1e-4).
+    del model
     onnx_dtype = {"fp32": torch.float32, "fp16": torch.float16}[a.onnx_dtype]
-    model.to(onnx_dtype)
+    model = AutoModelForCausalLM.from_pretrained(hf, dtype=onnx_dtype, attn_implementation="eager").to(dev).eval()
 
     class Logits(torch.nn.Module):
         def __init__(self, m: torch.nn.Module) -> None:
@@ -295,7 +301,8 @@ def cmd_seed(a: argparse.Namespace) -> None:
 
     dev = torch.device(a.device)
     torch.manual_seed(a.seed)
-    model = AutoModelForCausalLM.from_pretrained(Path(a.model) / "hf", dtype=torch.bfloat16,
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[a.dtype]
+    model = AutoModelForCausalLM.from_pretrained(Path(a.model) / "hf", dtype=dtype,
                                                  attn_implementation="sdpa").to(dev).eval()
     examples, batches = load_prep(a.prep, a.only)
     sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
@@ -320,7 +327,7 @@ def cmd_seed(a: argparse.Namespace) -> None:
             am[b, : len(e["ids"])] = 1
         ids, am = ids.to(dev, non_blocking=True), am.to(dev, non_blocking=True)
         with torch.inference_mode():
-            logits = model(input_ids=ids, attention_mask=am, use_cache=False).logits  # [B, T, V] bf16
+            logits = model(input_ids=ids, attention_mask=am, use_cache=False).logits  # [B, T, V] (bf16: the seed)
             if forward_only:
                 logits.amax(-1)
                 return
@@ -398,6 +405,7 @@ def cmd_seed(a: argparse.Namespace) -> None:
     seconds = time.perf_counter() - t0
     res = {
         "stage": mode,
+        "dtype": a.dtype,
         "device": str(dev) if dev.type != "cuda" else torch.cuda.get_device_name(0),
         "examples": rows,
         "positions": positions_total,
@@ -604,8 +612,15 @@ def cmd_run(a: argparse.Namespace) -> None:
                                                                       if k not in ("func", "out", "work", "app")}}
     t_all = time.perf_counter()
 
+    def save() -> None:
+        # after every stage: a run cut off by the call's time limit still returns what it measured
+        results["total_seconds"] = time.perf_counter() - t_all
+        (out / "results.json").write_text(json.dumps(results, indent=2))
+
     def must(r: dict, what: str) -> None:
         if r["rc"] != 0:
+            results["failed_stage"] = {"stage": what, **r}
+            save()
             logf.close()
             fail(f"{what} failed (exit {r['rc']}); see stages.log")
 
@@ -615,6 +630,7 @@ def cmd_run(a: argparse.Namespace) -> None:
                         "--logit-std", str(a.logit_std)], gpu, logf)
     must(r, "build")
     results["model"] = json.loads((model / "bench-model.json").read_text())
+    save()
     chats = work / "chats.jsonl"
     must(stage("data", [py, me, "data", "--source", str(app / "data" / "sample-chats.jsonl"), "--out", str(chats),
                         "--n", str(a.examples)], False, logf), "data")
@@ -640,7 +656,7 @@ def cmd_run(a: argparse.Namespace) -> None:
                "--device", "auto" if gpu else "cpu", "--top-p", str(a.top_p), "--top-p-max", str(a.top_p_max),
                "--sampled-n", str(a.sampled_n), "--seed", "0", "--upload-every", "100000",
                "--max-runtime-minutes", str(a.logitpack_minutes)]
-    r_lp = stage("logitpack", lp_args, gpu, logf, timeout=a.logitpack_minutes * 60 + 300, on_line=on_line)
+    r_lp = stage("logitpack", lp_args, gpu, logf, timeout=a.logitpack_minutes * 60 + 120, on_line=on_line)
     must(r_lp, "logitpack extract")
     start = next(((t, e) for t, e in events if e.get("event") == "start"), None)
     end = next(((t, e) for t, e in events if e.get("event") in ("done", "stopped")), None)
@@ -658,6 +674,7 @@ def cmd_run(a: argparse.Namespace) -> None:
         "stopped_early": end[1]["event"] == "stopped",
     }
     results["logitpack"] = lp
+    save()
     done = done_indices(str(lp_out))
     only = work / "only.json"
     only.write_text(json.dumps(done))
@@ -669,11 +686,17 @@ def cmd_run(a: argparse.Namespace) -> None:
               str(a.sampled_n)]
     r_seed = stage("seed", [py, me, "seed", *common, "--out", str(seed_json), "--nuclei", str(nuclei)], gpu, logf)
     must(r_seed, "seed pipeline")
+    same_json, nuclei_same = work / "seed-same-dtype.json", work / "nuclei-same-dtype.npz"
+    r_same = stage("seed-same-dtype", [py, me, "seed", *common, "--dtype", a.onnx_dtype, "--out", str(same_json),
+                                       "--nuclei", str(nuclei_same)], gpu, logf)
+    must(r_same, "seed pipeline in the ONNX export's dtype")
+    results["seed_same_dtype"] = {**json.loads(same_json.read_text()), "peak_bytes": r_same["peak_bytes"]}
     r_fwd = stage("seed-forward", [py, me, "seed", *common, "--forward-only", "--out", str(fwd_json)], gpu, logf)
     must(r_fwd, "seed forward only")
     results["seed"] = {**json.loads(seed_json.read_text()), "peak_bytes": r_seed["peak_bytes"],
                        "wall_seconds": r_seed["wall_seconds"]}
     results["seed_forward"] = {**json.loads(fwd_json.read_text()), "peak_bytes": r_fwd["peak_bytes"]}
+    save()
 
     # (c) forward only on ONNX Runtime, same provider as the CLI got, same batches as the seed's
     lp_fwd_json = work / "logitpack-forward.json"
@@ -682,15 +705,15 @@ def cmd_run(a: argparse.Namespace) -> None:
                                         "--out", str(lp_fwd_json)], gpu, logf)
     must(r_lpf, "logitpack forward only")
     results["logitpack_forward"] = {**json.loads(lp_fwd_json.read_text()), "peak_bytes": r_lpf["peak_bytes"]}
+    save()
 
-    cmp_json = work / "compare.json"
-    must(stage("compare", [py, me, "compare", "--prep", str(prep), "--nuclei", str(nuclei), "--logitpack",
-                           str(lp_out), "--top-p-max", str(a.top_p_max), "--out", str(cmp_json)], False, logf),
-         "compare")
-    results["agreement"] = json.loads(cmp_json.read_text())
-    results["total_seconds"] = time.perf_counter() - t_all
+    for key, npz in (("agreement", nuclei), ("agreement_same_dtype", nuclei_same)):
+        cmp_json = work / f"{key}.json"
+        must(stage(key, [py, me, "compare", "--prep", str(prep), "--nuclei", str(npz), "--logitpack", str(lp_out),
+                         "--top-p-max", str(a.top_p_max), "--out", str(cmp_json)], False, logf), key)
+        results[key] = json.loads(cmp_json.read_text())
     logf.close()
-    (out / "results.json").write_text(json.dumps(results, indent=2))
+    save()
     md = table(results)
     (out / "results.md").write_text(md)
     print(md, flush=True)
@@ -699,6 +722,7 @@ def cmd_run(a: argparse.Namespace) -> None:
 def table(r: dict) -> str:
     gib = 2**30
     lp, lpf, sd, sdf, ag = r["logitpack"], r["logitpack_forward"], r["seed"], r["seed_forward"], r["agreement"]
+    ag2, sds = r["agreement_same_dtype"], r["seed_same_dtype"]
     kind = "GPU memory (nvidia-smi, device)" if r["mode"] == "gpu" else "RSS (process)"
 
     def row(name: str, positions: int, seconds: float, fwd_seconds: float | None, peak: int, note: str) -> str:
@@ -718,6 +742,8 @@ def table(r: dict) -> str:
         row("(a) seed pipeline, PyTorch bf16 forward + float64 sort/cumsum/Gumbel", sd["positions"], sd["seconds"],
             sdf["seconds"], sd["peak_bytes"], sd["device"]),
         row("(c) PyTorch forward only (bf16)", sdf["positions"], sdf["seconds"], None, sdf["peak_bytes"], "same batches"),
+        row(f"(a') seed pipeline, PyTorch {sds['dtype']} forward (the ONNX export's dtype)", sds["positions"],
+            sds["seconds"], None, sds["peak_bytes"], "for the agreement check"),
         row(f"(b) logitpack extract ({lp['provider']}, ONNX {r['model']['onnx_dtype']})", lp["positions"],
             lp["loop_seconds"], lp_fwd_same, lp["peak_bytes"],
             f"start->done events; wall {lp['wall_seconds']:.1f} s with load" + (", stopped by time cap"
@@ -731,6 +757,9 @@ def table(r: dict) -> str:
         f"{fmt_share(ag['nucleus_size_identical_share'])}; against seed 002's literal `cumsum <= top_p`: "
         f"{fmt_share(ag['nucleus_identical_share_seed_literal_rule'])}); examples with another token count: "
         f"{ag['examples_with_other_token_count']}, missing: {ag['examples_missing_in_logitpack']}",
+        f"- nucleus agreement with (a') (same weights, same logits dtype: isolates the post-processing): "
+        f"{fmt_share(ag2['nucleus_identical_share'])} identical (Jaccard {fmt_num(ag2['nucleus_mean_jaccard'])}; "
+        f"identical size {fmt_share(ag2['nucleus_size_identical_share'])})",
         f"- logitpack nucleus sizes: median {ag['logitpack_nucleus_size']['median']:.0f}, p10 "
         f"{ag['logitpack_nucleus_size']['p10']:.0f}, p90 {ag['logitpack_nucleus_size']['p90']:.0f}, at the cap "
         f"{fmt_share(ag['logitpack_nucleus_size']['at_cap_share'])}",
@@ -789,6 +818,8 @@ def main() -> None:
     s.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     s.add_argument("--chunk", type=int, default=1024, help="positions per float64 post-processing chunk")
     s.add_argument("--forward-only", action="store_true")
+    s.add_argument("--dtype", choices=["bf16", "fp16", "fp32"], default="bf16",
+                   help="forward dtype: bf16 is the seed's; the ONNX export's dtype isolates the post-processing")
     s.add_argument("--out", required=True)
     s.add_argument("--nuclei")
     s.add_argument("--seed", type=int, default=0)
