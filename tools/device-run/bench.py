@@ -121,18 +121,32 @@ def cmd_build(a: argparse.Namespace) -> None:
     batch = torch.export.Dim("batch", min=1, max=1024)
     seq = torch.export.Dim("sequence", min=2, max=8192)
     onnx_path = out / "model.onnx"
-    with torch.no_grad():
-        program = torch.onnx.export(
-            wrapper,
-            (ids, mask),
-            input_names=["input_ids", "attention_mask"],
-            output_names=["logits"],
-            dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}},
-            dynamo=True,
-            optimize=True,
-        )
-    program.save(str(onnx_path), external_data=True)
-    log(f"exported {onnx_path.name} ({a.onnx_dtype}) in {time.perf_counter() - t1:.1f} s")
+    exporter = "dynamo"
+    try:
+        with torch.no_grad():
+            program = torch.onnx.export(
+                wrapper,
+                (ids, mask),
+                input_names=["input_ids", "attention_mask"],
+                output_names=["logits"],
+                dynamic_shapes={"input_ids": {0: batch, 1: seq}, "attention_mask": {0: batch, 1: seq}},
+                dynamo=True,
+                optimize=True,
+            )
+        program.save(str(onnx_path), external_data=True)
+    except Exception as e:  # another torch/transformers pair than the dry run's: try the TorchScript exporter
+        log(f"dynamo export failed ({type(e).__name__}: {str(e)[:300]}); trying the TorchScript exporter")
+        exporter = "torchscript"
+        with torch.no_grad():
+            torch.onnx.export(wrapper, (ids, mask), str(onnx_path), input_names=["input_ids", "attention_mask"],
+                              output_names=["logits"], opset_version=18, dynamo=False,
+                              dynamic_axes={"input_ids": {0: "batch", 1: "sequence"},
+                                            "attention_mask": {0: "batch", 1: "sequence"}})
+        import onnx
+
+        m = onnx.load(str(onnx_path))
+        onnx.save(m, str(onnx_path), save_as_external_data=True, location="model.onnx.data")
+    log(f"exported {onnx_path.name} ({a.onnx_dtype}, {exporter} exporter) in {time.perf_counter() - t1:.1f} s")
     forward_only_variant(onnx_path, out / "forward.onnx")
 
     # The folder logitpack reads: model.onnx (+ external data), config.json, tokenizer files.
@@ -149,6 +163,7 @@ def cmd_build(a: argparse.Namespace) -> None:
         "build_seconds": round(time.perf_counter() - t0, 1),
         "onnx_bytes": sum(f.stat().st_size for f in out.iterdir() if f.name.startswith("model.onnx")),
         "torch": torch.__version__,
+        "exporter": exporter,
     }
     (out / "bench-model.json").write_text(json.dumps(info, indent=2))
 
@@ -609,7 +624,7 @@ def cmd_run(a: argparse.Namespace) -> None:
     me = str(Path(__file__).resolve())
     logf = open(out / "stages.log", "w", encoding="utf-8")
     results: dict = {"mode": "gpu" if gpu else "cpu dry run", "args": {k: v for k, v in vars(a).items()
-                                                                      if k not in ("func", "out", "work", "app")}}
+                                                                      if k not in ("func", "out", "work", "app", "node")}}
     t_all = time.perf_counter()
 
     def save() -> None:
