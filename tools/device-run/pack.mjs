@@ -179,28 +179,30 @@ if (old.node === nodeVersion && existsSync(join(out, "node.xz"))) {
   execFileSync("sh", ["-c", `xz -T2 -9 -c "$0" > "$1"`, process.execPath, join(out, "node.xz")]);
 }
 
-// ---- the Vulkan loader (WebGPU) ----
+// ---- the Vulkan loader (WebGPU) and the GL dispatch libraries the NVIDIA ICD links (the device README's set) ----
+const VK_DEBS = ["libvulkan1", "libglvnd0", "libegl1", "libopengl0", "libgl1", "libglx0", "libgles2"];
 let vulkan = "not packed (--no-vulkan)";
 if (!args["no-vulkan"]) {
   const vk = join(out, "vk");
   mkdirSync(vk, { recursive: true });
-  if (readdirSync(vk).some((f) => f.startsWith("libvulkan1_") && f.endsWith(".deb"))) {
-    vulkan = readdirSync(vk).join(", ");
-  } else {
-    step("apt-get download libvulkan1 (amd64)");
+  const have = () => readdirSync(vk).filter((f) => f.endsWith(".deb"));
+  const missing = VK_DEBS.filter((p) => !have().some((f) => f.startsWith(`${p}_`)));
+  if (missing.length > 0) {
+    step(`apt-get download ${missing.join(" ")} (amd64)`);
     try {
       const lists = join(out, "apt-lists");
       mkdirSync(join(lists, "partial"), { recursive: true });
       const o = ["-oAPT::Architecture=amd64", "-oAPT::Architectures=amd64", `-oDir::State::Lists=${lists}`];
       execFileSync("apt-get", [...o, "update"], { stdio: ["ignore", "ignore", "inherit"] });
-      execFileSync("apt-get", [...o, "download", "libvulkan1"], { cwd: vk, stdio: ["ignore", "ignore", "inherit"] });
+      execFileSync("apt-get", [...o, "download", ...missing], { cwd: vk, stdio: ["ignore", "ignore", "inherit"] });
       rmSync(lists, { recursive: true, force: true });
-      vulkan = readdirSync(vk).join(", ");
     } catch (error) {
-      vulkan = `absent (apt-get download failed: ${error.message.split("\n")[0]})`;
-      console.error(`[pack] warning: the Vulkan loader could not be downloaded; the device run falls back to CPU`);
+      console.error(`[pack] warning: apt-get download failed (${error.message.split("\n")[0]})`);
     }
   }
+  vulkan = have().some((f) => f.startsWith("libvulkan1_"))
+    ? have().join(", ")
+    : "absent (apt-get download failed): the device run cannot start WebGPU";
 }
 
 // ---- sizes: what one device call carries (.device plus the working tree that travels anyway) ----
