@@ -52,6 +52,8 @@ function fail(msg) {
 function step(msg) {
   console.error(`[pack] ${msg}`);
 }
+/** A path as printed: relative to the repository when inside it. */
+const shown = (p) => (relative(root, p).startsWith("..") ? p : relative(root, p));
 const mib = (b) => `${(b / MIB).toFixed(1)} MiB`;
 
 // ---- the built packages ----
@@ -237,9 +239,9 @@ const manifest = {
 };
 writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
 for (const f of files) {
-  console.log(`${mib(statSync(join(out, f)).size).padStart(10)}  ${relative(root, join(out, f))}`);
+  console.log(`${mib(statSync(join(out, f)).size).padStart(10)}  ${shown(join(out, f))}`);
 }
-console.log(`${mib(packed).padStart(10)}  packed (${relative(root, out) || out})`);
+console.log(`${mib(packed).padStart(10)}  packed (${shown(out)})`);
 console.log(`${mib(tree).padStart(10)}  working tree that travels with it`);
 console.log(`${mib(packed + tree).padStart(10)}  total of ${limitMiB} MiB allowed per device call`);
 if (packed + tree > limitMiB * MIB) {
