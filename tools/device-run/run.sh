@@ -9,7 +9,7 @@
 #                           [--pack DIR] [--cuda-dir DIR] [--work DIR] [--out DIR]
 #
 # Defaults: GPU: --size 0.6b --examples 3000 --onnx-dtype fp16 --chunk 2048 --logitpack-minutes 2
-#                --thresholds '{"256": 64, "512": 32, "1024": 16, "2048": 8}'
+#                --thresholds '{"256": 16, "512": 8, "1024": 4, "2048": 2}' (both tools' default)
 #           --cpu: --size tiny --examples 12 --onnx-dtype fp32 --chunk 256 --logitpack-minutes 5
 #                --thresholds '{"256": 8}'
 # Python: $LOGITPACK_PYTHON, else python3 (needs torch, transformers, onnx, onnxscript, numpy, pyarrow).
@@ -55,7 +55,8 @@ if [[ $cpu == 1 ]]; then
   [[ -n "$thresholds" ]] || thresholds='{"256": 8}'
 else
   : "${size:=0.6b}" "${examples:=3000}" "${dtype:=fp16}" "${chunk:=2048}" "${minutes:=2}"
-  [[ -n "$thresholds" ]] || thresholds='{"256": 64, "512": 32, "1024": 16, "2048": 8}'
+  # the seed's and logitpack's default --batch-thresholds (the batches both tools run as shipped)
+  [[ -n "$thresholds" ]] || thresholds='{"256": 16, "512": 8, "1024": 4, "2048": 2}'
 fi
 case "$size" in tiny|0.6b|1.7b) ;; *) die "--size: expected tiny, 0.6b or 1.7b, got '$size'" 2 ;; esac
 case "$dtype" in fp32|fp16) ;; *) die "--onnx-dtype: expected fp32 or fp16, got '$dtype'" 2 ;; esac
