@@ -1,6 +1,6 @@
 import * as zlib from "node:zlib";
-import { snappyUncompress } from "hyparquet";
 import { CodecError } from "../errors.js";
+import { snappyDecompress, snappyMaxOutput } from "./snappy.js";
 import { zstdCompress, zstdDecompress } from "./zstd.js";
 
 /** Parquet CompressionCodec ids. */
@@ -43,15 +43,14 @@ export function decompress(
     case Codec.ZSTD:
       return zstdDecompress(input, size);
     case Codec.SNAPPY: {
+      if (size > snappyMaxOutput(input.length)) {
+        throw new CodecError("CORRUPT_FILE", `snappy: ${input.length} bytes cannot hold the ${size} bytes declared`);
+      }
       if (snappyOut.length < size) {
         snappyOut = new Uint8Array(Math.max(size, snappyOut.length * 2));
       }
       const out = snappyOut.subarray(0, size);
-      try {
-        snappyUncompress(input, out);
-      } catch (error) {
-        throw new CodecError("CORRUPT_FILE", `snappy: ${(error as Error).message}`, {}, { cause: error });
-      }
+      snappyDecompress(input, out);
       return out;
     }
     case Codec.GZIP:

@@ -5,6 +5,7 @@ import { deltaByteArray, deltaLengthByteArray } from "hyparquet/src/delta.js";
 import { CodecError } from "../errors.js";
 import { CODEC_NAMES, type CodecName, type Decompressor, decompress } from "./compression.js";
 import { readDeltaBinaryPacked } from "./delta.js";
+import { gatherF32, gatherF64, gatherI32, gatherU8, gatherU16, readDictIndices } from "./dict.js";
 import { type Cursor, readRleHybrid, repLevelsToRowStarts } from "./levels.js";
 
 /** A random-access byte source (hyparquet's AsyncBuffer): a local file, an HTTP URL, memory. */
@@ -281,7 +282,6 @@ export async function fetchChunks(source: ByteSource, chunks: readonly ColumnChu
 
 let levelScratch = new Uint8Array(1 << 16);
 let repScratch = new Uint8Array(1 << 16);
-let indexScratch = new Int32Array(1 << 16);
 
 function scratch8(n: number, which: "def" | "rep"): Uint8Array {
   if (which === "def") {
@@ -664,26 +664,21 @@ function readValues(
       if (width > 32) {
         throw new CodecError("CORRUPT_FILE", `dictionary index bit width ${width}`);
       }
-      if (indexScratch.length < n) {
-        indexScratch = new Int32Array(n * 2);
+      const idx = readDictIndices(c, width, n, dictionary.length);
+      switch (kind) {
+        case "i32":
+          return gatherI32(dictionary as Int32Array, idx, n, out as Int32Array, offset);
+        case "u16":
+          return gatherU16(dictionary as Int32Array, idx, n, out as Uint16Array, offset);
+        case "u8":
+          return gatherU8(dictionary as Int32Array, idx, n, out as Uint8Array, offset);
+        case "f32":
+          gatherF32(dictionary as Float32Array, idx, n, out as Float32Array, offset);
+          return 0;
+        default:
+          gatherF64(dictionary as Float64Array, idx, n, out as Float64Array, offset);
+          return 0;
       }
-      const idx = indexScratch;
-      const got = readRleHybrid(c, width, idx, 0, n);
-      if (got < n) {
-        throw new CodecError("CORRUPT_FILE", `dictionary indices end after ${got} of ${n}`);
-      }
-      const size = dictionary.length;
-      let or = 0;
-      for (let i = 0; i < n; i++) {
-        const k = idx[i] as number;
-        if (k >= size) {
-          throw new CodecError("CORRUPT_FILE", `dictionary index ${k} >= dictionary size ${size}`);
-        }
-        const v = dictionary[k] as number;
-        out[offset + i] = v;
-        or |= v;
-      }
-      return or;
     }
     case "BYTE_STREAM_SPLIT":
       return readByteStreamSplit(c, leaf, out, offset, n);
