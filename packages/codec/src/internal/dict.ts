@@ -54,7 +54,7 @@ export function readDictIndices(c: Cursor, width: number, n: number, dictSize: n
       for (let b = 0; b < valueBytes; b++) {
         value |= (bytes[c.pos++] as number) << (8 * b);
       }
-      const m = run < n - i ? run : n - i;
+      const m = Math.min(run, n - i);
       out.fill(value, i, i + m);
       if (m > 0 && value >>> 0 > max) {
         max = value >>> 0;
@@ -67,7 +67,7 @@ export function readDictIndices(c: Cursor, width: number, n: number, dictSize: n
     if (c.pos + byteLen > end) {
       throw new CodecError("CORRUPT_FILE", "bit-packed run past the end of its page");
     }
-    const m = groups * 8 < n - i ? groups * 8 : n - i;
+    const m = Math.min(groups * 8, n - i);
     const base = c.pos;
     if (width === 0) {
       out.fill(0, i, i + m);
