@@ -2,124 +2,108 @@ import { CodecError } from "../errors.js";
 import type { Cursor } from "./levels.js";
 
 /**
- * Dictionary pages as other writers (pyarrow, DuckDB, arrow-rs) produce them: the RLE/bit-packed hybrid indices
- * are decoded into one reused Int32Array by a loop that only ever sees that type, then gathered into the output by
- * one loop per (dictionary type, output type). V8 keeps each loop monomorphic; a single generic loop over
- * `DecodedValues` is megamorphic and an order of magnitude slower.
+ * Dictionary-encoded data pages as other writers (pyarrow, DuckDB, arrow-rs) produce them. The RLE/bit-packed
+ * hybrid runs of indices are parsed by one shared function; each output type has its own gather function (V8 keeps
+ * each loop monomorphic; one generic loop over all typed-array types is megamorphic and an order of magnitude
+ * slower). 16-bit and 8-bit indices (a uint16 column's dictionary of up to 65,536 values) are gathered straight from
+ * the page bytes; other widths are unpacked into a reused Int32Array first.
  */
 
-let scratch = new Int32Array(1 << 16);
+/** The run `nextRun` parsed: RLE (`count` copies of `value`) or bit-packed (`count` values at byte `base`). */
+const run = { packed: false, value: 0, count: 0, base: 0 };
 
-/**
- * Decode `n` dictionary indices (bit width `width` <= 32) from `c` into a reused array (valid until the next call).
- * Every index is checked against `dictSize` (one unsigned compare of the OR/max, not a branch per value).
- */
-export function readDictIndices(c: Cursor, width: number, n: number, dictSize: number): Int32Array {
-  if (scratch.length < n) {
-    scratch = new Int32Array(Math.max(n, scratch.length * 2));
+let scratch = new Int32Array(4096);
+
+function varint(c: Cursor): number {
+  let header = 0;
+  let mul = 1;
+  for (let k = 0; ; k++) {
+    if (c.pos >= c.end || k >= 5) {
+      throw new CodecError("CORRUPT_FILE", "dictionary index run header past the end of its page");
+    }
+    const b = c.bytes[c.pos++] as number;
+    header += (b & 0x7f) * mul;
+    if (b < 0x80) {
+      return header;
+    }
+    mul *= 128;
   }
-  const out = scratch;
-  const bytes = c.bytes;
-  const end = c.end;
-  const valueBytes = (width + 7) >>> 3;
-  const mask = width >= 32 ? -1 : (1 << width) - 1;
-  let i = 0;
-  let max = 0;
-  // indices of `width` bits cannot reach a dictionary of 2^width or more entries: no per-value check then
-  const check = width >= 31 || dictSize < 2 ** width;
-  while (i < n) {
-    if (c.pos >= end) {
-      throw new CodecError("CORRUPT_FILE", `dictionary indices end after ${i} of ${n}`);
-    }
-    // varint run header
-    let header = 0;
-    let mul = 1;
-    for (let k = 0; ; k++) {
-      if (c.pos >= end || k >= 5) {
-        throw new CodecError("CORRUPT_FILE", "run header past the end of its page");
-      }
-      const b = bytes[c.pos++] as number;
-      header += (b & 0x7f) * mul;
-      if (b < 0x80) {
-        break;
-      }
-      mul *= 128;
-    }
-    if ((header & 1) === 0) {
-      const run = header / 2;
-      if (c.pos + valueBytes > end) {
-        throw new CodecError("CORRUPT_FILE", "RLE run value past the end of its page");
-      }
-      let value = 0;
-      for (let b = 0; b < valueBytes; b++) {
-        value |= (bytes[c.pos++] as number) << (8 * b);
-      }
-      const m = Math.min(run, n - i);
-      out.fill(value, i, i + m);
-      if (m > 0 && value >>> 0 > max) {
-        max = value >>> 0;
-      }
-      i += m;
-      continue;
-    }
-    const groups = (header - 1) / 2;
-    const byteLen = groups * width;
-    if (c.pos + byteLen > end) {
-      throw new CodecError("CORRUPT_FILE", "bit-packed run past the end of its page");
-    }
-    const m = Math.min(groups * 8, n - i);
-    const base = c.pos;
-    if (width === 0) {
-      out.fill(0, i, i + m);
-    } else if (width === 8) {
-      for (let k = 0; k < m; k++) {
-        out[i + k] = bytes[base + k] as number;
-      }
-    } else if (width === 16) {
-      for (let k = 0; k < m; k++) {
-        out[i + k] = (bytes[base + 2 * k] as number) | ((bytes[base + 2 * k + 1] as number) << 8);
-      }
-    } else if (width <= 24) {
-      // a 32-bit little-endian window at the value's first byte holds all of its bits (shift <= 7, width <= 24);
-      // the last 3 bytes of the run are read one at a time so the window never passes the run's end
-      let k = 0;
-      const safe = byteLen >= 4 ? Math.min(m, Math.floor(((byteLen - 4) * 8) / width) + 1) : 0;
-      for (; k < safe; k++) {
-        const bit = k * width;
-        const p = base + (bit >>> 3);
-        const w =
-          (bytes[p] as number) |
-          ((bytes[p + 1] as number) << 8) |
-          ((bytes[p + 2] as number) << 16) |
-          ((bytes[p + 3] as number) << 24);
-        out[i + k] = (w >>> (bit & 7)) & mask;
-      }
-      for (; k < m; k++) {
-        out[i + k] = readBits(bytes, base, k * width, width);
-      }
-    } else {
-      for (let k = 0; k < m; k++) {
-        out[i + k] = readBits(bytes, base, k * width, width);
-      }
-    }
-    if (check) {
-      for (let k = 0; k < m; k++) {
-        const v = (out[i + k] as number) >>> 0;
-        if (v > max) {
-          max = v;
-        }
-      }
-    }
-    c.pos += byteLen;
-    i += m;
-  }
-  if (n > 0 && max >= dictSize) {
-    throw new CodecError("CORRUPT_FILE", `dictionary index ${max} >= dictionary size ${dictSize}`);
-  }
-  return out;
 }
 
-/** `width` (<= 32) bits at bit `bitOffset` after `base`, little-endian, unsigned (may exceed 2^31 - 1 as a number). */
+/** Parse the next run (at most `left` values of it are used); checks it lies inside the page. */
+function nextRun(c: Cursor, width: number, left: number): void {
+  const header = varint(c);
+  if ((header & 1) === 0) {
+    const valueBytes = (width + 7) >>> 3;
+    if (c.pos + valueBytes > c.end) {
+      throw new CodecError("CORRUPT_FILE", "RLE run value past the end of its page");
+    }
+    let value = 0;
+    for (let b = 0; b < valueBytes; b++) {
+      value += (c.bytes[c.pos++] as number) * 2 ** (8 * b);
+    }
+    run.packed = false;
+    run.value = value;
+    run.count = Math.min(header / 2, left);
+    return;
+  }
+  const groups = (header - 1) / 2;
+  const byteLen = groups * width;
+  if (c.pos + byteLen > c.end) {
+    throw new CodecError("CORRUPT_FILE", "bit-packed run past the end of its page");
+  }
+  run.packed = true;
+  run.base = c.pos;
+  run.count = Math.min(groups * 8, left);
+  c.pos += byteLen;
+}
+
+/** Unpack `m` indices of `width` bits (not 8 or 16) at `base` into `scratch`; returns their maximum. */
+function unpack(bytes: Uint8Array, base: number, width: number, m: number): number {
+  if (scratch.length < m) {
+    scratch = new Int32Array(Math.max(m, scratch.length * 2));
+  }
+  const out = scratch;
+  let max = 0;
+  if (width === 0) {
+    out.fill(0, 0, m);
+    return 0;
+  }
+  if (width <= 24) {
+    const mask = (1 << width) - 1;
+    const byteLen = Math.ceil((m * width) / 8);
+    // a 32-bit window at the value's first byte holds all its bits (shift <= 7, width <= 24); near the end of the
+    // run, bytes are read one at a time so the window never passes it
+    const safe = byteLen >= 4 ? Math.min(m, Math.floor(((byteLen - 4) * 8) / width) + 1) : 0;
+    let k = 0;
+    for (; k < safe; k++) {
+      const bit = k * width;
+      const p = base + (bit >>> 3);
+      const w =
+        (bytes[p] as number) |
+        ((bytes[p + 1] as number) << 8) |
+        ((bytes[p + 2] as number) << 16) |
+        ((bytes[p + 3] as number) << 24);
+      const v = (w >>> (bit & 7)) & mask;
+      out[k] = v;
+      max = v > max ? v : max;
+    }
+    for (; k < m; k++) {
+      const v = readBits(bytes, base, k * width, width);
+      out[k] = v;
+      max = v > max ? v : max;
+    }
+    return max;
+  }
+  for (let k = 0; k < m; k++) {
+    const v = readBits(bytes, base, k * width, width);
+    out[k] = v;
+    max = v > max ? v : max;
+  }
+  return max;
+}
+
+/** `width` (<= 32) bits at bit `bitOffset` after `base`, little-endian, unsigned. */
 function readBits(bytes: Uint8Array, base: number, bitOffset: number, width: number): number {
   let value = 0;
   let mul = 1;
@@ -134,49 +118,223 @@ function readBits(bytes: Uint8Array, base: number, bitOffset: number, width: num
     bit += take;
     remaining -= take;
   }
-  return value | 0;
+  return value;
 }
 
-// One gather loop per output type. Each returns the OR of the values (for the uint8/uint16 range check).
+function badIndex(index: number, size: number): never {
+  throw new CodecError("CORRUPT_FILE", `dictionary index ${index} >= dictionary size ${size}`);
+}
 
-export function gatherI32(dict: Int32Array, idx: Int32Array, n: number, out: Int32Array, offset: number): number {
+function ended(i: number, n: number): never {
+  throw new CodecError("CORRUPT_FILE", `dictionary indices end after ${i} of ${n}`);
+}
+
+// One function per output type; each returns the OR of the values written (integer outputs: for the uint8/uint16
+// range check). A run's indices are checked against the dictionary size once per run (16- and 8-bit runs need no
+// check when the dictionary has 2^16 / 2^8 entries; else their maximum is taken).
+
+export function dictI32(c: Cursor, width: number, n: number, dict: Int32Array, out: Int32Array, o: number): number {
+  const size = dict.length;
+  const bytes = c.bytes;
   let or = 0;
-  for (let i = 0; i < n; i++) {
-    const v = dict[idx[i] as number] as number;
-    out[offset + i] = v;
-    or |= v;
+  let i = 0;
+  while (i < n) {
+    if (c.pos >= c.end) {
+      ended(i, n);
+    }
+    nextRun(c, width, n - i);
+    const m = run.count;
+    const at = o + i;
+    if (!run.packed) {
+      if (run.value >= size) {
+        badIndex(run.value, size);
+      }
+      const v = dict[run.value] as number;
+      out.fill(v, at, at + m);
+      or |= m > 0 ? v : 0;
+    } else if (width === 16 && size >= 65536) {
+      const b = run.base;
+      for (let k = 0; k < m; k++) {
+        const v = dict[(bytes[b + 2 * k] as number) | ((bytes[b + 2 * k + 1] as number) << 8)] as number;
+        out[at + k] = v;
+        or |= v;
+      }
+    } else {
+      const max = unpackAny(bytes, run.base, width, m);
+      if (m > 0 && max >= size) {
+        badIndex(max, size);
+      }
+      const idx = scratch;
+      for (let k = 0; k < m; k++) {
+        const v = dict[idx[k] as number] as number;
+        out[at + k] = v;
+        or |= v;
+      }
+    }
+    i += m;
   }
   return or;
 }
 
-export function gatherU16(dict: Int32Array, idx: Int32Array, n: number, out: Uint16Array, offset: number): number {
+export function dictU16(c: Cursor, width: number, n: number, dict: Int32Array, out: Uint16Array, o: number): number {
+  const size = dict.length;
+  const bytes = c.bytes;
   let or = 0;
-  for (let i = 0; i < n; i++) {
-    const v = dict[idx[i] as number] as number;
-    out[offset + i] = v;
-    or |= v;
+  let i = 0;
+  while (i < n) {
+    if (c.pos >= c.end) {
+      ended(i, n);
+    }
+    nextRun(c, width, n - i);
+    const m = run.count;
+    const at = o + i;
+    if (!run.packed) {
+      if (run.value >= size) {
+        badIndex(run.value, size);
+      }
+      const v = dict[run.value] as number;
+      out.fill(v, at, at + m);
+      or |= m > 0 ? v : 0;
+    } else if (width === 16 && size >= 65536) {
+      const b = run.base;
+      for (let k = 0; k < m; k++) {
+        const v = dict[(bytes[b + 2 * k] as number) | ((bytes[b + 2 * k + 1] as number) << 8)] as number;
+        out[at + k] = v;
+        or |= v;
+      }
+    } else {
+      const max = unpackAny(bytes, run.base, width, m);
+      if (m > 0 && max >= size) {
+        badIndex(max, size);
+      }
+      const idx = scratch;
+      for (let k = 0; k < m; k++) {
+        const v = dict[idx[k] as number] as number;
+        out[at + k] = v;
+        or |= v;
+      }
+    }
+    i += m;
   }
   return or;
 }
 
-export function gatherU8(dict: Int32Array, idx: Int32Array, n: number, out: Uint8Array, offset: number): number {
+export function dictU8(c: Cursor, width: number, n: number, dict: Int32Array, out: Uint8Array, o: number): number {
+  const size = dict.length;
+  const bytes = c.bytes;
   let or = 0;
-  for (let i = 0; i < n; i++) {
-    const v = dict[idx[i] as number] as number;
-    out[offset + i] = v;
-    or |= v;
+  let i = 0;
+  while (i < n) {
+    if (c.pos >= c.end) {
+      ended(i, n);
+    }
+    nextRun(c, width, n - i);
+    const m = run.count;
+    const at = o + i;
+    if (!run.packed) {
+      if (run.value >= size) {
+        badIndex(run.value, size);
+      }
+      const v = dict[run.value] as number;
+      out.fill(v, at, at + m);
+      or |= m > 0 ? v : 0;
+    } else {
+      const max = unpackAny(bytes, run.base, width, m);
+      if (m > 0 && max >= size) {
+        badIndex(max, size);
+      }
+      const idx = scratch;
+      for (let k = 0; k < m; k++) {
+        const v = dict[idx[k] as number] as number;
+        out[at + k] = v;
+        or |= v;
+      }
+    }
+    i += m;
   }
   return or;
 }
 
-export function gatherF32(dict: Float32Array, idx: Int32Array, n: number, out: Float32Array, offset: number): void {
-  for (let i = 0; i < n; i++) {
-    out[offset + i] = dict[idx[i] as number] as number;
+export function dictF32(c: Cursor, width: number, n: number, dict: Float32Array, out: Float32Array, o: number): void {
+  const size = dict.length;
+  let i = 0;
+  while (i < n) {
+    if (c.pos >= c.end) {
+      ended(i, n);
+    }
+    nextRun(c, width, n - i);
+    const m = run.count;
+    const at = o + i;
+    if (!run.packed) {
+      if (run.value >= size) {
+        badIndex(run.value, size);
+      }
+      out.fill(dict[run.value] as number, at, at + m);
+    } else {
+      const max = unpackAny(c.bytes, run.base, width, m);
+      if (m > 0 && max >= size) {
+        badIndex(max, size);
+      }
+      const idx = scratch;
+      for (let k = 0; k < m; k++) {
+        out[at + k] = dict[idx[k] as number] as number;
+      }
+    }
+    i += m;
   }
 }
 
-export function gatherF64(dict: Float64Array, idx: Int32Array, n: number, out: Float64Array, offset: number): void {
-  for (let i = 0; i < n; i++) {
-    out[offset + i] = dict[idx[i] as number] as number;
+export function dictF64(c: Cursor, width: number, n: number, dict: Float64Array, out: Float64Array, o: number): void {
+  const size = dict.length;
+  let i = 0;
+  while (i < n) {
+    if (c.pos >= c.end) {
+      ended(i, n);
+    }
+    nextRun(c, width, n - i);
+    const m = run.count;
+    const at = o + i;
+    if (!run.packed) {
+      if (run.value >= size) {
+        badIndex(run.value, size);
+      }
+      out.fill(dict[run.value] as number, at, at + m);
+    } else {
+      const max = unpackAny(c.bytes, run.base, width, m);
+      if (m > 0 && max >= size) {
+        badIndex(max, size);
+      }
+      const idx = scratch;
+      for (let k = 0; k < m; k++) {
+        out[at + k] = dict[idx[k] as number] as number;
+      }
+    }
+    i += m;
   }
+}
+
+/** Unpack `m` indices of any width into `scratch`; returns their maximum. */
+function unpackAny(bytes: Uint8Array, base: number, width: number, m: number): number {
+  if (width === 8 || width === 16) {
+    if (scratch.length < m) {
+      scratch = new Int32Array(Math.max(m, scratch.length * 2));
+    }
+    const out = scratch;
+    let max = 0;
+    if (width === 8) {
+      for (let k = 0; k < m; k++) {
+        const v = bytes[base + k] as number;
+        out[k] = v;
+        max = v > max ? v : max;
+      }
+    } else {
+      for (let k = 0; k < m; k++) {
+        const v = (bytes[base + 2 * k] as number) | ((bytes[base + 2 * k + 1] as number) << 8);
+        out[k] = v;
+        max = v > max ? v : max;
+      }
+    }
+    return max;
+  }
+  return unpack(bytes, base, width, m);
 }

@@ -5,7 +5,7 @@ import { deltaByteArray, deltaLengthByteArray } from "hyparquet/src/delta.js";
 import { CodecError } from "../errors.js";
 import { CODEC_NAMES, type CodecName, type Decompressor, decompress } from "./compression.js";
 import { readDeltaBinaryPacked } from "./delta.js";
-import { gatherF32, gatherF64, gatherI32, gatherU8, gatherU16, readDictIndices } from "./dict.js";
+import { dictF32, dictF64, dictI32, dictU8, dictU16 } from "./dict.js";
 import { type Cursor, readRleHybrid, repLevelsToRowStarts } from "./levels.js";
 
 /** A random-access byte source (hyparquet's AsyncBuffer): a local file, an HTTP URL, memory. */
@@ -664,19 +664,18 @@ function readValues(
       if (width > 32) {
         throw new CodecError("CORRUPT_FILE", `dictionary index bit width ${width}`);
       }
-      const idx = readDictIndices(c, width, n, dictionary.length);
       switch (kind) {
         case "i32":
-          return gatherI32(dictionary as Int32Array, idx, n, out as Int32Array, offset);
+          return dictI32(c, width, n, dictionary as Int32Array, out as Int32Array, offset);
         case "u16":
-          return gatherU16(dictionary as Int32Array, idx, n, out as Uint16Array, offset);
+          return dictU16(c, width, n, dictionary as Int32Array, out as Uint16Array, offset);
         case "u8":
-          return gatherU8(dictionary as Int32Array, idx, n, out as Uint8Array, offset);
+          return dictU8(c, width, n, dictionary as Int32Array, out as Uint8Array, offset);
         case "f32":
-          gatherF32(dictionary as Float32Array, idx, n, out as Float32Array, offset);
+          dictF32(c, width, n, dictionary as Float32Array, out as Float32Array, offset);
           return 0;
         default:
-          gatherF64(dictionary as Float64Array, idx, n, out as Float64Array, offset);
+          dictF64(c, width, n, dictionary as Float64Array, out as Float64Array, offset);
           return 0;
       }
     }
