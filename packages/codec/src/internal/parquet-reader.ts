@@ -752,11 +752,24 @@ function readByteStreamSplit(c: Cursor, leaf: LeafInfo, out: DecodedValues, offs
   if (c.pos + n * width > c.end) {
     throw new CodecError("CORRUPT_FILE", `page holds fewer than ${n} values`);
   }
+  const src = c.bytes;
+  if (out.BYTES_PER_ELEMENT === width && (leaf.physical === "FLOAT" || leaf.physical === "DOUBLE")) {
+    // interleave the byte streams straight into the output's bytes (little-endian, as typed arrays are here)
+    const dst = new Uint8Array(out.buffer, out.byteOffset + offset * width, n * width);
+    for (let b = 0; b < width; b++) {
+      const base = c.pos + b * n;
+      for (let i = 0; i < n; i++) {
+        dst[i * width + b] = src[base + i] as number;
+      }
+    }
+    c.pos += n * width;
+    return 0;
+  }
   const tmp = new Uint8Array(n * width);
   for (let b = 0; b < width; b++) {
     const base = c.pos + b * n;
     for (let i = 0; i < n; i++) {
-      tmp[i * width + b] = c.bytes[base + i] as number;
+      tmp[i * width + b] = src[base + i] as number;
     }
   }
   c.pos += n * width;
