@@ -5,6 +5,7 @@ import {
   decodeImportanceBatch,
   decodeNucleusBatch,
   decodeNucleusU8Batch,
+  MAX_ID_LIMIT,
   sampleAt,
   sliceBatch,
 } from "./decode.js";
@@ -30,6 +31,11 @@ export interface OpenOptions {
   name?: string;
   /** Decompressors for codecs the codec does not bundle (LZ4...), or faster ones. */
   decompressors?: Partial<Record<CodecName, Decompressor>>;
+  /**
+   * Check the CRC32 of every page that carries one (our writer's pages do; pyarrow's with `write_page_checksum`),
+   * so a damaged page is a `CORRUPT_FILE` error instead of wrong values. Default true.
+   */
+  verifyChecksums?: boolean;
 }
 
 export interface RowRange {
@@ -153,6 +159,7 @@ export class LogitFile {
       keyValueMetadata: kv,
       columns: [...pq.leaves.keys()],
       createdBy: pq.metadata.created_by,
+      idLimit: idLimitOf(settings, name),
     };
     this.kinds = valueKinds(layout, pq.leaves);
   }
@@ -414,6 +421,7 @@ export class LogitFile {
       return decodeChunk(bytes, chunk, leaf, numRows, this.kinds.get(name) as ValueKind, {
         decompressors: this.options.decompressors,
         file: this.name,
+        verifyChecksums: this.options.verifyChecksums,
       });
     } catch (error) {
       if (error instanceof CodecError) {
@@ -438,15 +446,38 @@ export class LogitFile {
     const c: BatchColumns = cols.columns;
     switch (this.info.layout) {
       case "nucleus":
-        return decodeNucleusBatch(c, cols.numRows, cols.firstRow, this.name);
+        return decodeNucleusBatch(c, cols.numRows, cols.firstRow, this.name, this.info.idLimit);
       case "nucleus-u8":
-        return decodeNucleusU8Batch(c, cols.numRows, cols.firstRow, this.name);
+        return decodeNucleusU8Batch(c, cols.numRows, cols.firstRow, this.name, this.info.idLimit);
       case "importance": {
         const t = Number(this.info.settings.temperature ?? 1);
-        return decodeImportanceBatch(c, cols.numRows, cols.firstRow, Number.isFinite(t) && t > 0 ? t : 1, this.name);
+        return decodeImportanceBatch(
+          c,
+          cols.numRows,
+          cols.firstRow,
+          Number.isFinite(t) && t > 0 ? t : 1,
+          this.name,
+          this.info.idLimit,
+        );
       }
     }
   }
+}
+
+/** Ids are checked against the teacher's logits width when the settings record it (`logitsWidth`), else 2^18. */
+function idLimitOf(settings: ExtractionSettings, file: string | undefined): number {
+  const w = settings.logitsWidth;
+  if (w === undefined) {
+    return MAX_ID_LIMIT;
+  }
+  if (!(typeof w === "number" && Number.isInteger(w) && w >= 1 && w <= MAX_ID_LIMIT)) {
+    throw new CodecError(
+      "INVALID_VALUE",
+      `settings logitsWidth ${JSON.stringify(w)} (expected an integer in [1, ${MAX_ID_LIMIT}])`,
+      { file, column: META_KEYS.settings },
+    );
+  }
+  return w;
 }
 
 function valueKinds(layout: LayoutName, leaves: Map<string, LeafInfo>): Map<string, ValueKind> {

@@ -54,9 +54,9 @@ export function decompress(
       return out;
     }
     case Codec.GZIP:
-      return wrapZlib(() => zlib.gunzipSync(input), "gzip");
+      return wrapZlib(() => zlib.gunzipSync(input, { maxOutputLength: Math.max(size, 1) }), "gzip");
     case Codec.BROTLI:
-      return wrapZlib(() => zlib.brotliDecompressSync(input), "brotli");
+      return wrapZlib(() => zlib.brotliDecompressSync(input, { maxOutputLength: Math.max(size, 1) }), "brotli");
     default:
       throw new CodecError(
         "UNSUPPORTED",

@@ -1,3 +1,4 @@
+import { crc32 } from "node:zlib";
 import type { ColumnChunk, FileMetaData, PageHeader, SchemaElement } from "hyparquet";
 import { parquetMetadataAsync } from "hyparquet";
 import { parquetHeader } from "hyparquet/src/column.js";
@@ -233,6 +234,8 @@ export const MAX_PAGE_BYTES = 1 << 28; // 256 MiB per decompressed page
 export interface ReadOptions {
   decompressors?: Partial<Record<CodecName, Decompressor>>;
   file?: string;
+  /** Check the CRC32 of every page that carries one (default true). */
+  verifyChecksums?: boolean;
 }
 
 /** Fetch the byte ranges of some column chunks of a row group, coalescing neighbours into one request. */
@@ -356,6 +359,8 @@ export function decodeChunk(
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const reader = { view, offset: 0 };
   let orBits = 0;
+  const verify = options.verifyChecksums !== false;
+  const chunkBytes = Math.max(0, Number(md.total_uncompressed_size) || 0);
 
   while (reader.offset < bytes.length && levelTotal < numValues) {
     let header: PageHeader;
@@ -382,6 +387,18 @@ export function decodeChunk(
     }
     reader.offset = end;
     const body = bytes.subarray(start, end);
+    if (header.crc !== undefined && verify && (crc32(body) | 0) !== (header.crc | 0)) {
+      throw new CodecError(
+        "CORRUPT_FILE",
+        `page checksum mismatch at byte ${start} of the column chunk: the page is damaged`,
+      );
+    }
+    if (chunkBytes > 0 && header.uncompressed_page_size > chunkBytes) {
+      throw new CodecError(
+        "CORRUPT_FILE",
+        `page declares ${header.uncompressed_page_size} uncompressed bytes, its column chunk ${chunkBytes}`,
+      );
+    }
     if (header.type === "DICTIONARY_PAGE") {
       const dph = header.dictionary_page_header;
       if (!dph) {
