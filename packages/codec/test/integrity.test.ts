@@ -189,3 +189,31 @@ describe("other rules", () => {
     expect(performance.now() - t2).toBeLessThan(200);
   });
 });
+
+describe("LogitFile.verify", () => {
+  it("decodes every row group and reports each damaged one with its rows and column, without throwing", async () => {
+    const r = rng(11);
+    const many = Array.from({ length: 6 }, (_, i) => encodeNucleusSample(randomInput(i, r, { tokens: 4 })));
+    const bytes = await encodeLogitFile(many, { compression: "none", rowGroupRows: 2 });
+    const clean = await (await openLogitFile(bytes, { name: "s.parquet" })).verify();
+    expect(clean).toMatchObject({ file: "s.parquet", rows: 6, tokens: 24, rowGroups: 3, problems: [] });
+    // damage row group 0's logsumexp and row group 2's top_min
+    const md = parquetMetadata(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length) as ArrayBuffer);
+    const bad = bytes.slice();
+    for (const [g, name] of [
+      [0, "logsumexp"],
+      [2, "top_min"],
+    ] as const) {
+      const cc = md.row_groups[g]?.columns.find((c) => c.meta_data?.path_in_schema[0] === name)?.meta_data;
+      const end = Number(cc?.data_page_offset) + Number(cc?.total_compressed_size);
+      bad[end - 2] = (bad[end - 2] as number) ^ 0x40;
+    }
+    const report = await (await openLogitFile(bad, { name: "s.parquet" })).verify();
+    expect(report.rows).toBe(2);
+    expect(report.problems.map((p) => [p.rowGroup, p.rows, p.column, p.code])).toEqual([
+      [0, [0, 2], "logsumexp", "CORRUPT_FILE"],
+      [2, [4, 6], "top_min", "CORRUPT_FILE"],
+    ]);
+    expect(report.problems[0]?.message).toMatch(/^\[codec\] s\.parquet/);
+  });
+});
