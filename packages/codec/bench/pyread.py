@@ -96,7 +96,8 @@ def main():
         con.execute("SET threads=1")
 
         def duck():
-            tokens[0] = decode(con.execute("SELECT * FROM read_parquet(?)", [path]).fetch_arrow_table())
+            res = con.execute("SELECT * FROM read_parquet(?)", [path])
+            tokens[0] = decode(res.to_arrow_table() if hasattr(res, "to_arrow_table") else res.fetch_arrow_table())
 
         wall, cpu = timed(runs, duck)
         print(json.dumps({"reader": "duckdb-1", "file": path, "wall": wall, "cpu": cpu, "tokens": tokens[0]}), flush=True)

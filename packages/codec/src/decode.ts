@@ -133,22 +133,6 @@ function mergeHighBits(low: DecodedColumn, high: DecodedColumn, names: [string, 
         { file: ctx.file, row: ctx.firstRow + r, column: names[1] },
       );
     }
-    // low halves are uint16: anything else (a negative or wider value from a foreign or damaged file) is an error
-    let or = 0;
-    for (let e = e0; e < e0 + n; e++) {
-      or |= ids[e] as number;
-    }
-    if (or >>> 16 !== 0) {
-      let e = e0;
-      while ((ids[e] as number) >>> 16 === 0) {
-        e++;
-      }
-      throw new CodecError("INVALID_VALUE", `entry ${e - e0}: low id ${ids[e]} does not fit uint16`, {
-        file: ctx.file,
-        row: ctx.firstRow + r,
-        column: names[0],
-      });
-    }
     const full = n >>> 2;
     let e = e0;
     for (let k = 0; k < full; k++) {

@@ -585,8 +585,23 @@ export function decodeChunk(
   if (rows !== numRows) {
     throw new CodecError("CORRUPT_FILE", `column chunk holds ${rows} rows, its row group ${numRows}`);
   }
-  if ((kind === "u16" && orBits >>> 16 !== 0) || (kind === "u8" && orBits >>> 8 !== 0)) {
-    throw new CodecError("INVALID_VALUE", `a value does not fit ${kind === "u16" ? "uint16" : "uint8"}`);
+  // uint16/uint8 columns (whatever they are decoded into: low ids go to int32): every value must fit the type. The
+  // OR of all values comes from the decoding loops; only on failure are the values scanned for the row.
+  const bits =
+    kind === "u16" || leaf.logical.endsWith("uint16>") ? 16 : kind === "u8" || leaf.logical.endsWith("uint8>") ? 8 : 0;
+  if (bits > 0 && orBits >>> bits !== 0) {
+    let i = 0;
+    while (i < valueCount && (values[i] as number) >>> bits === 0) {
+      i++;
+    }
+    let row: number | undefined;
+    if (rowOffsets && i < valueCount) {
+      row = 0;
+      while (row + 1 < numRows && (rowOffsets[row + 1] as number) <= i) {
+        row++;
+      }
+    }
+    throw new CodecError("INVALID_VALUE", `value ${values[i]} does not fit uint${bits}`, { row });
   }
   if (rowOffsets) {
     rowOffsets[numRows] = binary ? byteCount : valueCount;

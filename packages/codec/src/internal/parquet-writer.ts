@@ -93,6 +93,8 @@ export class ParquetFileWriter {
   private offset = 0;
   private readonly page = new ByteWriter(1 << 20);
   private readonly header = new ByteWriter(256);
+  /** Float encoding measured per column (name -> [encoding]) once a row group had enough values to tell. */
+  private readonly floatChoice = new Map<string, number[]>();
 
   constructor(
     private readonly columns: readonly { name: string; type: ColumnType; stats?: boolean }[],
@@ -157,7 +159,7 @@ export class ParquetFileWriter {
         ? [Enc.PLAIN]
         : floatEncoding === "byte_stream_split"
           ? [Enc.BYTE_STREAM_SPLIT]
-          : [Enc.BYTE_STREAM_SPLIT, Enc.PLAIN];
+          : (this.floatChoice.get(spec.name) ?? [Enc.BYTE_STREAM_SPLIT, Enc.PLAIN]);
     let best: { raw: Uint8Array[]; bodies: Uint8Array[]; codec: number; encoding: number; size: number } | undefined;
     let levelCounts: number[] = [];
     for (const encoding of candidates) {
@@ -169,6 +171,13 @@ export class ParquetFileWriter {
       }
     }
     const { raw, bodies, codec, encoding } = best as NonNullable<typeof best>;
+    if (candidates.length > 1) {
+      // measured on the first row group with enough values; later row groups of the file reuse the choice
+      const values = data.values.length;
+      if (values >= 4096) {
+        this.floatChoice.set(spec.name, [encoding]);
+      }
+    }
     let uncompressed = 0;
     let compressed = 0;
     let numValues = 0;
