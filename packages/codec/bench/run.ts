@@ -10,16 +10,14 @@
  * steadier on a shared machine, tokens per CPU-second of the reading process (all its threads).
  */
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parquetReadObjects } from "hyparquet";
-import { batchTokens, encodeNucleusSample, type NucleusInput, toSparseTargets, zstdBackend } from "../src/index.js";
-import { zstdDecompress } from "../src/internal/zstd.js";
-import { fileSource, openLogitFileAt, writeLogitFileAt } from "../src/node.js";
-import { duckCopy, SEED_SELECT, writeRowsJson } from "../test/duckdb.js";
+import { encodeNucleusSample, type NucleusInput, zstdBackend } from "../src/index.js";
+import { writeLogitFileAt } from "../src/node.js";
 import { findPython } from "../test/python.js";
+import { writeRowsJson } from "../test/rows-json.js";
 import { rng, sampleInput } from "./shard.js";
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 300_000);
@@ -113,51 +111,32 @@ if (py.python) {
 const json = join(dir, "rows.json");
 writeRowsJson(rows, json);
 const duckPath = join(dir, "duckdb-zstd.parquet");
-await duckCopy(json, SEED_SELECT, duckPath, "FORMAT parquet, COMPRESSION zstd");
+const duck = spawnSync(process.execPath, [...process.execArgv, join(here, "duckdb-write.ts"), json, duckPath], {
+  encoding: "utf8",
+});
+if (duck.status !== 0) {
+  throw new Error(`DuckDB writer failed: ${duck.stderr}`);
+}
 rmSync(json);
 files.push({ label: "DuckDB zstd", path: duckPath });
 
-// 4. readers. The generated rows (hundreds of MB of JS arrays) are dropped first: a training loop does not hold
-// them, and their garbage collection would be charged to whichever reader runs next.
+// 4. readers, each (reader, file) in a fresh process (bench/read.ts): a reader measured in a process that earlier
+// generated hundreds of MB of rows or loaded DuckDB's addon runs up to 40% slower than on its own
 inputs.length = 0;
 rows = [];
-(globalThis as { gc?: () => void }).gc?.();
-const decode = async (p: string, verifyChecksums = true) => {
-  const file = await openLogitFileAt(p, { verifyChecksums });
-  let n = 0;
-  for await (const b of file.batches()) {
-    n += batchTokens(b);
+const readScript = join(here, "read.ts");
+const readIn = (reader: string, path: string, runs: number): Timing => {
+  const out = spawnSync(
+    process.execPath,
+    [...process.execArgv, readScript, reader, path, String(runs), String(tokens)],
+    {
+      encoding: "utf8",
+    },
+  );
+  if (out.status !== 0) {
+    throw new Error(`${reader} on ${path} failed: ${out.stderr}`);
   }
-  if (n !== tokens) {
-    throw new Error(`decoded ${n} tokens, wrote ${tokens}`);
-  }
-};
-// Worker threads load the built package when there is one (`pnpm bench` builds first), as a training loop would;
-// from the sources each worker would compile them through tsx first.
-const dist = new URL("../dist/node.js", import.meta.url);
-const { readShards } = (await import(
-  existsSync(dist) ? dist.href : "../src/node.js"
-)) as typeof import("../src/node.js");
-const SHARDS = 8;
-const threaded = async (p: string) => {
-  let n = 0;
-  for await (const { batch } of readShards(Array(SHARDS).fill(p), { threads: THREADS })) {
-    n += batchTokens(batch);
-  }
-  if (n !== tokens * SHARDS) {
-    throw new Error(`decoded ${n} tokens on workers, wrote ${tokens * SHARDS}`);
-  }
-};
-const compressors = { ZSTD: (input: Uint8Array, n: number) => zstdDecompress(input, n).slice() };
-const hyparquet = async (p: string) => {
-  const read = await parquetReadObjects({ file: await fileSource(p), compressors, utf8: false });
-  let n = 0;
-  for (const row of read) {
-    n += row["num_tokens"] as number;
-  }
-  if (n !== tokens) {
-    throw new Error("hyparquet decoded a different number of tokens");
-  }
+  return JSON.parse(out.stdout.trim().split("\n").pop() as string) as Timing;
 };
 
 interface Row {
@@ -168,19 +147,14 @@ interface Row {
   hyparquet: Timing;
   python: Record<string, Timing>;
 }
-const table: Row[] = [];
-for (const { label, path } of files) {
-  const row: Row = {
-    label,
-    bytesPerToken: statSync(path).size / tokens,
-    ours: await timed(RUNS, () => decode(path)),
-    ourThreads: await timed(3, () => threaded(path)),
-    hyparquet: await timed(1, () => hyparquet(path)),
-    python: {},
-  };
-  row.ourThreads = { wall: row.ourThreads.wall / SHARDS, cpu: row.ourThreads.cpu / SHARDS };
-  table.push(row);
-}
+const table: Row[] = files.map(({ label, path }) => ({
+  label,
+  bytesPerToken: statSync(path).size / tokens,
+  ours: readIn("ours", path, RUNS),
+  ourThreads: readIn("threads", path, 3),
+  hyparquet: readIn("hyparquet", path, 1),
+  python: {},
+}));
 if (py.python) {
   const out = spawnSync(py.python, [pyScript, "read", "3", ...files.map((f) => f.path)], {
     encoding: "utf8",
@@ -205,7 +179,7 @@ const ratio = (a: Timing, b: Timing | undefined) =>
   b ? `${(b.wall / a.wall).toFixed(2)}x (${(b.cpu / a.cpu).toFixed(2)}x CPU)` : "n/a";
 console.log("");
 console.log(
-  `| file (writer) | bytes/token | ours, 1 thread | pyarrow, 1 thread | ours / pyarrow 1T | pyarrow, all threads | ours, ${THREADS} worker threads | ours threads / pyarrow all | DuckDB, 1 thread | hyparquet |`,
+  `| file (writer) | bytes/token | ours, 1 thread | pyarrow, 1 thread | ours / pyarrow 1T | pyarrow, all threads | ours, ${THREADS} worker threads (8 shards) | ours threads / pyarrow all | DuckDB, 1 thread | hyparquet |`,
 );
 console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const t of table) {
@@ -216,19 +190,12 @@ for (const t of table) {
 console.log("(tokens/s, wall, median; in parentheses tokens per CPU-second of the reading process, all its threads)");
 
 // 6. the cost of page checksum verification, and sparse targets
-const withCrc = await timed(RUNS, () => decode(ours, true));
-const withoutCrc = await timed(RUNS, () => decode(ours, false));
+const withCrc = readIn("ours", ours, RUNS);
+const withoutCrc = readIn("ours-unverified", ours, RUNS);
 console.log(
   `\nours, page CRC32 verified: ${rate(withCrc)}; not verified: ${rate(withoutCrc)}; cost ${((withCrc.cpu / withoutCrc.cpu - 1) * 100).toFixed(1)}% CPU`,
 );
-const tTargets = await timed(3, async () => {
-  const file = await openLogitFileAt(ours);
-  for await (const b of file.batches()) {
-    if (b.layout !== "importance") {
-      toSparseTargets(b, { k: 16 });
-    }
-  }
-});
+const tTargets = readIn("targets", ours, 3);
 console.log(`decode + [T,16] sparse targets: ${rate(tTargets)}`);
 console.log(
   `# load average at the end ${loadavg()
