@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import { cpus } from "node:os";
 import { parquetReadObjects } from "hyparquet";
 import { batchTokens, toSparseTargets } from "../src/index.js";
-import { zstdDecompress } from "../src/internal/zstd.js";
+import { ensureZstd, zstdDecompress } from "../src/internal/zstd.js";
 import { fileSource, openLogitFileAt } from "../src/node.js";
 
 const [reader, path, runsArg, tokensArg] = process.argv.slice(2) as [string, string, string, string];
@@ -57,6 +57,7 @@ const threaded = async () => {
 
 const compressors = { ZSTD: (input: Uint8Array, n: number) => zstdDecompress(input, n).slice() };
 const hyparquet = async () => {
+  await ensureZstd();
   const read = await parquetReadObjects({ file: await fileSource(path), compressors, utf8: false });
   let n = 0;
   for (const row of read) {
