@@ -163,7 +163,7 @@ export class ParquetFileWriter {
     let best: { raw: Uint8Array[]; bodies: Uint8Array[]; codec: number; encoding: number; size: number } | undefined;
     let levelCounts: number[] = [];
     for (const encoding of candidates) {
-      const built = this.pages(type, numRows, data, bounds, encoding);
+      const built = this.pages(type, data, bounds, encoding);
       const packed = this.compressPages(built.raw);
       if (!best || packed.size < best.size) {
         best = { raw: built.raw, ...packed, encoding };
@@ -231,7 +231,6 @@ export class ParquetFileWriter {
   /** The uncompressed pages of one column chunk (levels + values) with `encoding`. */
   private pages(
     type: ColumnType,
-    numRows: number,
     data: ColumnData,
     bounds: readonly number[],
     encoding: number,
