@@ -153,7 +153,7 @@ function mergeHighBits(low: DecodedColumn, high: DecodedColumn, names: [string, 
       let max = 0;
       for (let e = e0; e < e0 + n; e++) {
         const v = ids[e] as number;
-        max = Math.max(v , max);
+        max = Math.max(v, max);
       }
       if (max >= limit) {
         throw new CodecError(

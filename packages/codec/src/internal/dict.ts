@@ -86,19 +86,19 @@ function unpack(bytes: Uint8Array, base: number, width: number, m: number): numb
         ((bytes[p + 3] as number) << 24);
       const v = (w >>> (bit & 7)) & mask;
       out[k] = v;
-      max = Math.max(v , max);
+      max = Math.max(v, max);
     }
     for (; k < m; k++) {
       const v = readBits(bytes, base, k * width, width);
       out[k] = v;
-      max = Math.max(v , max);
+      max = Math.max(v, max);
     }
     return max;
   }
   for (let k = 0; k < m; k++) {
     const v = readBits(bytes, base, k * width, width);
     out[k] = v;
-    max = Math.max(v , max);
+    max = Math.max(v, max);
   }
   return max;
 }
@@ -325,13 +325,13 @@ function unpackAny(bytes: Uint8Array, base: number, width: number, m: number): n
       for (let k = 0; k < m; k++) {
         const v = bytes[base + k] as number;
         out[k] = v;
-        max = Math.max(v , max);
+        max = Math.max(v, max);
       }
     } else {
       for (let k = 0; k < m; k++) {
         const v = (bytes[base + 2 * k] as number) | ((bytes[base + 2 * k + 1] as number) << 8);
         out[k] = v;
-        max = Math.max(v , max);
+        max = Math.max(v, max);
       }
     }
     return max;
