@@ -736,11 +736,14 @@ function readPlain(c: Cursor, leaf: LeafInfo, out: DecodedValues, offset: number
   const view = new DataView(bytes.buffer, byteOffset, n * width);
   let or = 0;
   if (leaf.physical === "INT32") {
-    if (out instanceof Int32Array && byteOffset % 4 === 0) {
-      out.set(new Int32Array(bytes.buffer, byteOffset, n), offset);
-      for (let i = 0; i < n; i++) {
-        or |= out[offset + i] as number;
-      }
+    // one monomorphic loop per output type (a store into the `DecodedValues` union is megamorphic and slow)
+    if (out instanceof Int32Array) {
+      copyBytes(bytes, c.pos, out, offset, n * 4);
+      or = orI32(out, offset, n);
+    } else if (out instanceof Uint16Array) {
+      or = plainI32toU16(bytes, c.pos, out, offset, n);
+    } else if (out instanceof Uint8Array) {
+      or = plainI32toU8(bytes, c.pos, out, offset, n);
     } else {
       for (let i = 0; i < n; i++) {
         const v = view.getInt32(i * 4, true);
@@ -759,16 +762,16 @@ function readPlain(c: Cursor, leaf: LeafInfo, out: DecodedValues, offset: number
       or |= lo | 0;
     }
   } else if (leaf.physical === "FLOAT") {
-    if (out instanceof Float32Array && byteOffset % 4 === 0) {
-      out.set(new Float32Array(bytes.buffer, byteOffset, n), offset);
+    if (out instanceof Float32Array) {
+      copyBytes(bytes, c.pos, out, offset, n * 4);
     } else {
       for (let i = 0; i < n; i++) {
         out[offset + i] = view.getFloat32(i * 4, true);
       }
     }
   } else {
-    if (out instanceof Float64Array && byteOffset % 8 === 0) {
-      out.set(new Float64Array(bytes.buffer, byteOffset, n), offset);
+    if (out instanceof Float64Array) {
+      copyBytes(bytes, c.pos, out, offset, n * 8);
     } else {
       for (let i = 0; i < n; i++) {
         out[offset + i] = view.getFloat64(i * 8, true);
@@ -776,6 +779,52 @@ function readPlain(c: Cursor, leaf: LeafInfo, out: DecodedValues, offset: number
     }
   }
   c.pos += n * width;
+  return or;
+}
+
+/**
+ * Copy `len` little-endian value bytes into a typed array at element `offset` (a memcpy whatever the alignment of
+ * the source; typed arrays are little-endian on every platform Node runs on).
+ */
+function copyBytes(src: Uint8Array, pos: number, out: DecodedValues, offset: number, len: number): void {
+  new Uint8Array(out.buffer, out.byteOffset + offset * out.BYTES_PER_ELEMENT, len).set(src.subarray(pos, pos + len));
+}
+
+function orI32(out: Int32Array, offset: number, n: number): number {
+  let or = 0;
+  for (let i = offset; i < offset + n; i++) {
+    or |= out[i] as number;
+  }
+  return or;
+}
+
+function plainI32toU16(bytes: Uint8Array, pos: number, out: Uint16Array, offset: number, n: number): number {
+  let or = 0;
+  for (let i = 0; i < n; i++) {
+    const p = pos + 4 * i;
+    const v =
+      (bytes[p] as number) |
+      ((bytes[p + 1] as number) << 8) |
+      ((bytes[p + 2] as number) << 16) |
+      ((bytes[p + 3] as number) << 24);
+    out[offset + i] = v;
+    or |= v;
+  }
+  return or;
+}
+
+function plainI32toU8(bytes: Uint8Array, pos: number, out: Uint8Array, offset: number, n: number): number {
+  let or = 0;
+  for (let i = 0; i < n; i++) {
+    const p = pos + 4 * i;
+    const v =
+      (bytes[p] as number) |
+      ((bytes[p + 1] as number) << 8) |
+      ((bytes[p + 2] as number) << 16) |
+      ((bytes[p + 3] as number) << 24);
+    out[offset + i] = v;
+    or |= v;
+  }
   return or;
 }
 
