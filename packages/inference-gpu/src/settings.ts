@@ -38,6 +38,8 @@ export function extractionSettings(teacher: Teacher, options: ExtractOptions = {
     model: teacher.modelDir,
     mode,
     seed: options.seed ?? 0,
+    // the teacher's output width (not the tokenizer's size): readers reject ids outside [0, logitsWidth)
+    logitsWidth: teacher.vocabSize,
     logitsAlignment: LOGITS_ALIGNMENT,
     precision: teacher.precision,
     provider: teacher.provider,
