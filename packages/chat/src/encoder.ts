@@ -21,6 +21,12 @@ export interface ChatEncoderOptions {
   /** Extra template variables (`enable_thinking`, `tools`, ...). `messages` and `add_generation_prompt` are set. */
   templateKwargs?: Record<string, unknown>;
   /**
+   * Per-row template variables: variable name -> the dataset column that feeds it (`{ tools: "tools" }`), as the
+   * input shape's `templateKwargColumns`. Recorded in `metadata()`; an example carrying a variable not declared
+   * here is refused (the dataset's settings would not say where it came from).
+   */
+  rowTemplateKwargs?: Record<string, string>;
+  /**
    * Base-model examples only: add the post-processor's specials (BOS/EOS), as `tokenizer(text)` does by default.
    * Default true. Chat examples never add them (the template writes them), as `apply_chat_template` does.
    */
@@ -58,6 +64,8 @@ export interface ChatEncoderMetadata {
   vocabSize: number;
   template: { name: string; source: string } | null;
   templateKwargs: Record<string, unknown>;
+  /** Per-row template variables and the columns that fed them (absent when none). */
+  rowTemplateKwargs?: Record<string, string>;
   skipRules: SkipRules;
   addSpecialTokens: boolean;
 }
@@ -73,6 +81,7 @@ export class ChatEncoder {
   readonly #resolved: ResolvedSkipRules;
   readonly #context: Record<string, unknown>;
   readonly #kwargs: Record<string, unknown>;
+  readonly #rowKwargs: Record<string, string>;
   readonly #addSpecial: boolean;
 
   constructor(options: ChatEncoderOptions) {
@@ -81,7 +90,9 @@ export class ChatEncoder {
     this.skipRules = options.skipRules ?? skipRulesPreset("none");
     this.#resolved = resolveSkipRules(this.skipRules, this.tokenizer);
     this.#kwargs = { ...(options.templateKwargs ?? {}) };
-    this.#context = { ...this.tokenizer.specialTokensMap(), ...this.#kwargs };
+    this.#rowKwargs = { ...(options.rowTemplateKwargs ?? {}) };
+    // transformers always passes tools and documents (None when not given), then the special tokens and kwargs
+    this.#context = { tools: null, documents: null, ...this.tokenizer.specialTokensMap(), ...this.#kwargs };
     this.#addSpecial = options.addSpecialTokens ?? true;
   }
 
@@ -103,6 +114,9 @@ export class ChatEncoder {
       templateKwargs: metadata.templateKwargs,
       addSpecialTokens: metadata.addSpecialTokens,
     };
+    if (metadata.rowTemplateKwargs !== undefined) {
+      options.rowTemplateKwargs = metadata.rowTemplateKwargs;
+    }
     if (metadata.template !== null) {
       options.template = new ChatTemplate(metadata.template.source, { name: metadata.template.name });
     }
@@ -116,8 +130,19 @@ export class ChatEncoder {
         if (this.template === undefined) {
           throw new ChatError("TEMPLATE_NOT_FOUND", "a chat example needs a chat template; none was given");
         }
+        const rowKwargs = example.templateKwargs ?? {};
+        for (const key of Object.keys(rowKwargs)) {
+          if (!Object.hasOwn(this.#rowKwargs, key)) {
+            throw new ChatError(
+              "TEMPLATE_ERROR",
+              `the example carries template variable "${key}" but the encoder's rowTemplateKwargs does not ` +
+                `declare it (declared: ${Object.keys(this.#rowKwargs).join(", ") || "none"})`,
+            );
+          }
+        }
         const { text, spans } = this.template.render({
           ...this.#context,
+          ...rowKwargs,
           messages: example.messages,
           add_generation_prompt: false,
         });
@@ -172,6 +197,7 @@ export class ChatEncoder {
       vocabSize: this.tokenizer.vocabSize,
       template: this.template === undefined ? null : { name: this.template.name, source: this.template.source },
       templateKwargs: { ...this.#kwargs },
+      ...(Object.keys(this.#rowKwargs).length > 0 ? { rowTemplateKwargs: { ...this.#rowKwargs } } : {}),
       skipRules: this.skipRules,
       addSpecialTokens: this.#addSpecial,
     };

@@ -15,8 +15,20 @@ export {
   missingColumn,
   normalizeMessages,
   shapeColumns,
+  templateKwargsFromRow,
 } from "./input.js";
 export { assistantMaskFromSpans, charToToken } from "./mask.js";
+export {
+  isPyWhitespace,
+  normalizeTemplateNewlines,
+  PyFloat,
+  parseJsonPython,
+  pyFloat,
+  pyFloatRepr,
+  pyReplace,
+  pySplit,
+  pyStrip,
+} from "./python-jinja.js";
 export type { TemplateSource } from "./resolve-template.js";
 export { resolveChatTemplate, templateFromConfig } from "./resolve-template.js";
 export type { ResolvedSkipRules, SkipRulePreset, SkipRules } from "./skip-rules.js";

@@ -582,12 +582,7 @@ function helper(op: string, list: RV[], kwargs?: Map<string, RV>): unknown {
       return pyStrip(s, optString(arg(0, "chars"), "rstrip arg"), false, true);
     case "split":
     case "rsplit":
-      return pySplit(
-        s,
-        optString(arg(0, "sep"), "sep"),
-        optInt(arg(1, "maxsplit"), -1, "maxsplit"),
-        name === "rsplit",
-      );
+      return pySplit(s, optString(arg(0, "sep"), "sep"), optInt(arg(1, "maxsplit"), -1, "maxsplit"), name === "rsplit");
     case "startswith":
     case "endswith": {
       const p = arg(0, "prefix");
