@@ -3,6 +3,8 @@
  * Node file helpers (`loadTokenizer`, `loadChatTemplate`) are in `@logitpack/chat/node`.
  */
 export { BUILTIN_TEMPLATES, builtinTemplate } from "./builtin-templates.js";
+export type { BuiltinChoice } from "./choose-template.js";
+export { chooseBuiltinTemplate } from "./choose-template.js";
 export type { ChatEncoderMetadata, ChatEncoderOptions, EncodedExample, ExampleLength } from "./encoder.js";
 export { ChatEncoder } from "./encoder.js";
 export type { ChatErrorCode, ChatErrorContext } from "./errors.js";

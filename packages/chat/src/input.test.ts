@@ -139,14 +139,14 @@ describe("input shapes", () => {
     if (ex.kind !== "chat") {
       throw new Error("expected a chat example");
     }
-    const args = (ex.messages[0]?.tool_calls as { arguments: Record<string, unknown> }[])[0]?.arguments;
+    const calls = (ex.messages[0] as unknown as { tool_calls: { arguments: Record<string, unknown> }[] }).tool_calls;
+    const args = calls[0]?.arguments;
     expect(args?.t).toBeInstanceOf(PyFloat);
     expect(args?.n).toBe(3);
     expect(args?.x).toBe(0.5);
     expect(ex.templateKwargs?.enable_thinking).toBe(false);
-    expect(((ex.templateKwargs?.tools as { parameters: { min: unknown } }[])[0]?.parameters.min as PyFloat).value).toBe(
-      1,
-    );
+    const tools = (ex.templateKwargs as { tools: { parameters: { min: PyFloat } }[] }).tools;
+    expect(tools[0]?.parameters.min.value).toBe(1);
     const missing = errorOf(() =>
       exampleFromRow({ m: [] }, { kind: "messages", column: "m", templateKwargColumns: { tools: "tools" } }),
     );
