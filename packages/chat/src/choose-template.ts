@@ -1,6 +1,3 @@
-import { BUILTIN_TEMPLATES } from "./builtin-templates.js";
-import { stripGenerationMarkers } from "./template.js";
-
 /** What `chooseBuiltinTemplate` decided. */
 export interface BuiltinChoice {
   /** The built-in to use (`qwen3`, `qwen2.5`, `llama3`, `gemma3`), or undefined when none fits. */
@@ -25,21 +22,48 @@ const BY_MODEL_TYPE: Record<string, string[]> = {
   gemma3_text: ["gemma3"],
 };
 
-/** Names whose stock template is recognized (aliases such as `qwen` are left out). */
-const CANONICAL = ["qwen3", "qwen2.5", "llama3", "gemma3"];
+/**
+ * Fingerprints (length and a 53-bit hash of the text, newlines normalized, one trailing newline dropped) of the
+ * stock templates the built-ins reproduce, as shipped in the models' tokenizer_config.json (the same files the
+ * conformance goldens were made with; the conformance test checks these match).
+ */
+const STOCK: readonly { name: string; length: number; hash: string }[] = [
+  { name: "qwen3", length: 4116, hash: "6fdff0da17467" },
+  { name: "qwen2.5", length: 2506, hash: "1647e9b87a1743" },
+  { name: "llama3", length: 389, hash: "1102d180442e33" },
+  { name: "gemma3", length: 1531, hash: "14e0b117a26bf5" },
+];
 
 /** Jinja2 reads templates with universal newlines and drops one trailing newline: compare that way. */
 function canonicalText(template: string): string {
   return template.replace(/\r\n?/g, "\n").replace(/\n$/, "");
 }
 
-let stockTexts: Map<string, string> | undefined;
+/** cyrb53: a fast 53-bit string hash (not cryptographic; it only recognizes known texts). */
+function hash53(text: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ ch, 2654435761);
+    h2 = Math.imul(h2 ^ ch, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(16);
+}
 
-function stockOf(name: string): string {
-  stockTexts ??= new Map(
-    CANONICAL.map((n) => [n, canonicalText(stripGenerationMarkers(BUILTIN_TEMPLATES[n] as string))] as const),
-  );
-  return stockTexts.get(name) as string;
+/** The built-in whose stock template `template` is, if any. */
+export function stockTemplateName(template: string): string | undefined {
+  const c = canonicalText(template);
+  const candidates = STOCK.filter((s) => s.length === c.length);
+  if (candidates.length === 0) {
+    return undefined;
+  }
+  const h = hash53(c);
+  return candidates.find((s) => s.hash === h)?.name;
 }
 
 /**
@@ -52,16 +76,13 @@ function stockOf(name: string): string {
 export function chooseBuiltinTemplate(input: { modelType?: string; tokenizerTemplate?: string }): BuiltinChoice {
   const type = input.modelType?.toLowerCase();
   const own = input.tokenizerTemplate === undefined ? undefined : canonicalText(input.tokenizerTemplate);
-  if (own !== undefined) {
-    for (const name of CANONICAL) {
-      if (own === stockOf(name)) {
-        return {
-          name,
-          matchesTokenizerTemplate: true,
-          reason: `the tokenizer's chat template is the stock ${name} template; built-in ${name} adds the markers`,
-        };
-      }
-    }
+  const stock = own === undefined ? undefined : stockTemplateName(own);
+  if (stock !== undefined) {
+    return {
+      name: stock,
+      matchesTokenizerTemplate: true,
+      reason: `the tokenizer's chat template is the stock ${stock} template; built-in ${stock} adds the markers`,
+    };
   }
   const candidates = type === undefined ? undefined : BY_MODEL_TYPE[type];
   if (candidates === undefined || candidates.length === 0) {

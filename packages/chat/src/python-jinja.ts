@@ -218,12 +218,33 @@ export function pyReplace(s: string, old: string, repl: string, count = -1): str
 
 const CASED = /[\p{Lu}\p{Ll}\p{Lt}]/u;
 
+/** Characters whose titlecase differs from their uppercase (digraphs, ß). */
+const TITLECASE: Record<string, string> = {
+  "\u01C4": "\u01C5",
+  "\u01C5": "\u01C5",
+  "\u01C6": "\u01C5",
+  "\u01C7": "\u01C8",
+  "\u01C8": "\u01C8",
+  "\u01C9": "\u01C8",
+  "\u01CA": "\u01CB",
+  "\u01CB": "\u01CB",
+  "\u01CC": "\u01CB",
+  "\u01F1": "\u01F2",
+  "\u01F2": "\u01F2",
+  "\u01F3": "\u01F2",
+  "\u00DF": "Ss",
+};
+
+function toTitle(cp: string): string {
+  return TITLECASE[cp] ?? cp.toUpperCase();
+}
+
 /** Python `str.title()`: a cased character after an uncased one is upper-cased, the others lower-cased. */
 export function pyTitle(s: string): string {
   let out = "";
   let prevCased = false;
   for (const cp of s) {
-    out += prevCased ? cp.toLowerCase() : cp.toUpperCase();
+    out += prevCased ? cp.toLowerCase() : toTitle(cp);
     prevCased = CASED.test(cp);
   }
   return out;
@@ -235,7 +256,7 @@ export function pyCapitalize(s: string): string {
   if (cps.length === 0) {
     return s;
   }
-  return (cps[0] as string).toUpperCase() + cps.slice(1).join("").toLowerCase();
+  return toTitle(cps[0] as string) + cps.slice(1).join("").toLowerCase();
 }
 
 /** Jinja2's `title` filter: each word (after `-`, whitespace, `(`, `{`, `[`, `<`) capitalized, the rest lower. */
@@ -354,6 +375,22 @@ const FILTERS = new Set(["trim", "title", "capitalize", "tojson", "upper", "lowe
 
 type Node = { type: string; [key: string]: unknown };
 
+/** Statement node types (everything else in a block is an output expression). */
+const STATEMENTS = new Set([
+  "Program",
+  "Set",
+  "If",
+  "For",
+  "Macro",
+  "CallStatement",
+  "FilterStatement",
+  "Break",
+  "Continue",
+  "Comment",
+]);
+/** Properties of statement nodes that hold a block of statements. */
+const BLOCK_KEYS = ["body", "alternate", "defaultBlock"];
+
 function isNode(x: unknown): x is Node {
   return typeof x === "object" && x !== null && typeof (x as { type?: unknown }).type === "string";
 }
@@ -384,6 +421,18 @@ function rewrite(node: unknown): unknown {
   for (const key of Object.keys(node)) {
     if (key !== "type") {
       node[key] = rewrite(node[key]);
+    }
+  }
+  for (const key of BLOCK_KEYS) {
+    const block = node[key];
+    if (Array.isArray(block)) {
+      // `{{ expr }}` prints Python's str(): True/False/None, float repr
+      for (let i = 0; i < block.length; i++) {
+        const el = block[i] as Node;
+        if (isNode(el) && !STATEMENTS.has(el.type) && el.type !== "StringLiteral") {
+          block[i] = { type: "CallExpression", callee: ident(HELPER), args: [str("o:str"), arr([el])] };
+        }
+      }
     }
   }
   if (node.type === "CallExpression") {
@@ -535,6 +584,9 @@ function helper(op: string, list: RV[], kwargs?: Map<string, RV>): unknown {
   const [recv, ...args] = list as [RV, ...RV[]];
   const arg = (i: number, name: string): RV | undefined => args[i] ?? kw.get(name);
   const name = op.slice(2);
+  if (op === "o:str") {
+    return softStr(recv);
+  }
   if (op.startsWith("f:")) {
     switch (name) {
       case "trim":
