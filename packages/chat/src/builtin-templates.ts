@@ -3,8 +3,9 @@
  *
  * `qwen`: the stock Qwen3 chat template (Qwen3 hybrid-thinking models, `tokenizer_config.json` of Qwen/Qwen3-*),
  * unchanged except that each assistant turn's body, from just after `<|im_start|>assistant\n` through its
- * `<|im_end|>`, is wrapped in `{% generation %}`...`{% endgeneration %}`. With the markers removed it renders
- * byte-identically to the stock template (tested): system prompts, tools, multi-turn (earlier turns lose their
+ * `<|im_end|>`, is wrapped in `{% generation %}`...`{% endgeneration %}`. With the markers removed, transformers
+ * renders it to the same text as the stock template (test/conformance.test.ts, transformers-made goldens):
+ * system prompts, tools, multi-turn (earlier turns lose their
  * reasoning, as in the stock template), `<think>` blocks and `reasoning_content` all behave as there. The mask
  * therefore covers every assistant turn, reasoning and `<|im_end|>` included; use skip rules to leave some out.
  *
