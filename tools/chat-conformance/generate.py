@@ -201,25 +201,53 @@ def designed() -> list[dict]:
 
 
 def random_conversations(n: int, seed: int) -> list[dict]:
+    """Random mixtures of the pieces above: whitespace at both ends, think blocks, tool calls with float arguments,
+    reasoning_content, system prompts, one to four turns, per-row tools and enable_thinking."""
     rng = random.Random(seed)
     pool = SCRIPTS + WHITESPACE + NORMALIZATION + PLAIN
+
+    def text() -> str:
+        t = rng.choice(pool)
+        r = rng.random()
+        if r < 0.2:
+            t = rng.choice(WHITESPACE) + t
+        elif r < 0.4:
+            t = t + rng.choice(WHITESPACE)
+        elif r < 0.5:
+            t = rng.choice(pool) + rng.choice(NORMALIZATION) + t
+        return t
+
     convs = []
     for i in range(n):
         messages = []
+        kwargs: dict = {}
         if rng.random() < 0.3:
-            messages.append({"role": "system", "content": rng.choice(PLAIN + SCRIPTS)})
-        for _ in range(rng.randint(1, 3)):
-            messages.append({"role": "user", "content": rng.choice(pool)})
-            a = rng.choice(pool)
+            messages.append({"role": "system", "content": text()})
+        with_tools = rng.random() < 0.2
+        if with_tools:
+            kwargs["tools"] = TOOLS
+        for _ in range(rng.randint(1, 4)):
+            messages.append({"role": "user", "content": text()})
+            a = text()
             r = rng.random()
+            message: dict = {"role": "assistant", "content": a}
             if r < 0.25:
-                a = think(rng.choice(pool), a)
+                message["content"] = think(text(), a)
             elif r < 0.35:
-                a = rng.choice(pool) + a
-            messages.append({"role": "assistant", "content": a})
-        c = {"id": f"random-{i}", "messages": messages}
+                message["reasoning_content"] = text()
+            if with_tools and rng.random() < 0.5:
+                args = {"city": text(), "celsius": rng.choice([21.0, 0.5, -3.25, 100.0, 1e-05]), "n": rng.randint(0, 9)}
+                message["tool_calls"] = [{"type": "function", "function": {"name": "get_weather", "arguments": args}}]
+                messages.append(message)
+                messages.append({"role": "tool", "content": text()})
+                messages.append({"role": "assistant", "content": text()})
+                continue
+            messages.append(message)
         if rng.random() < 0.2:
-            c["kwargs"] = {"enable_thinking": rng.random() < 0.5}
+            kwargs["enable_thinking"] = rng.random() < 0.5
+        c = {"id": f"random-{i}", "messages": messages}
+        if kwargs:
+            c["kwargs"] = kwargs
         convs.append(c)
     return convs
 
@@ -357,7 +385,7 @@ def main() -> int:
     import tokenizers
     import transformers
 
-    convs = designed() + random_conversations(40, seed=12)
+    convs = designed() + random_conversations(150, seed=12)
     marked = builtins()
     files: dict[str, str] = {"conversations.json": dump(convs), "python-strings.json": dump(python_strings())}
     results, hashes = suites(convs, marked)
