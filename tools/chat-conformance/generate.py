@@ -288,6 +288,8 @@ STRING_CASES = [
     ("{{ x | tojson(separators=(',', ':')) }}", {"x": {"a": [1, 2]}}),
     ("{{ x }} {{ y }} {{ t }} {{ f }} {{ n }} {{ u }}|", {"x": 21.0, "y": 0.25, "t": True, "f": False,
                                                                  "n": None}),
+    ("{{ l }}|{{ d }}|{{ e }}", {"l": ["a", 1, 2.0, None, True, "it's", "say \"hi\"", "both ' \"", "\n\t\\"],
+                                 "d": {"k": "\u00a0\ufeff\u200d\x7f\x01é🙂", "n": [], "m": {}}, "e": []}),
     ("{% set x = 'a' %}{{ x.strip() }}{% for i in range(2) %}{{ i == 1 }}{% endfor %}", {}),
     ("{{ s.startswith('x') if s else none }}", {"s": ""}),
     ("a\r\nb\r\n{{ s }}\rc", {"s": "x"}),

@@ -519,8 +519,55 @@ function softStr(v: RV): string {
       return pyFloatRepr(v.value as number);
     case "IntegerValue":
       return String(v.value);
+    case "ArrayValue":
+    case "ObjectValue":
+      return pyRepr(v);
     default:
       return String((v as { toString(): string }).toString());
+  }
+}
+
+const NON_PRINTABLE = /[\p{C}\p{Z}]/u;
+
+/** Python's `repr(str)`: single quotes unless the text holds `'` and no `"`, non-printables escaped. */
+export function pyStrRepr(s: string): string {
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  let out = quote;
+  for (const ch of s) {
+    const cp = ch.codePointAt(0) as number;
+    if (ch === quote || ch === "\\") {
+      out += `\\${ch}`;
+    } else if (ch === "\n") {
+      out += "\\n";
+    } else if (ch === "\r") {
+      out += "\\r";
+    } else if (ch === "\t") {
+      out += "\\t";
+    } else if (ch !== " " && (cp < 0x20 || cp === 0x7f || NON_PRINTABLE.test(ch))) {
+      out +=
+        cp < 0x100
+          ? `\\x${cp.toString(16).padStart(2, "0")}`
+          : cp < 0x10000
+            ? `\\u${cp.toString(16).padStart(4, "0")}`
+            : `\\U${cp.toString(16).padStart(8, "0")}`;
+    } else {
+      out += ch;
+    }
+  }
+  return out + quote;
+}
+
+/** Python's `repr()` of a runtime value (what `{{ list }}` prints through `str(list)`). */
+function pyRepr(v: RV): string {
+  switch (v.type) {
+    case "StringValue":
+      return pyStrRepr(v.value as string);
+    case "ArrayValue":
+      return `[${(v.value as RV[]).map(pyRepr).join(", ")}]`;
+    case "ObjectValue":
+      return `{${[...(v.value as Map<string, RV>).entries()].map(([k, x]) => `${pyStrRepr(k)}: ${pyRepr(x)}`).join(", ")}}`;
+    default:
+      return softStr(v);
   }
 }
 
