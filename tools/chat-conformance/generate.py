@@ -9,6 +9,7 @@ packages/chat) and with their stock chat templates and the project's generation-
   packages/chat/test/fixtures/conformance/conversations.json   the conversations (and per-row template variables)
   packages/chat/test/fixtures/conformance/suites/<suite>.json  per suite: text, ids, offsets, mask, or transformers' error
   packages/chat/test/fixtures/conformance/python-strings.json  Jinja2 renders of Python string methods and filters
+  packages/chat/test/fixtures/conformance/nfc-offsets.json     ids and offsets of random non-NFC text (Qwen3, Qwen2.5)
   packages/chat/test/fixtures/conformance/manifest.json        versions, template hashes
 
 Usage (from the repository root, after `pnpm install` and `pnpm --filter @logitpack/chat build`):
@@ -312,6 +313,33 @@ def python_strings() -> list[dict]:
 
 
 # ----------------------------------------------------------------------------------------------------------------
+# Offsets of text that is not NFC (the normalizer runs per section between added tokens; offsets map back)
+
+NFC_PIECES = [
+    "a", "e", "n", "A", "o", "u", " ", "  ", "\n", "x", "ß", "é", "Å", "ñ", "각", "中", "🙂", "👩\u200d👩", "\u0301",
+    "\u0303", "\u0323", "\u0327", "\u030a", "\u0338", "\u093c", "\u0308", "\u1100", "\u1161", "\u11a8",
+    "\u095b", "\ufb2a", "\u212b", "\u1e9b", "\u0915", "\u05e9", "\u05c1", "<|im_end|>", "<think>", "</think>",
+    "<tool_call>", ">", "=",
+]
+
+
+def nfc_offsets(n: int, seed: int) -> list[dict]:
+    from transformers import PreTrainedTokenizerFast
+
+    rng = random.Random(seed)
+    out = []
+    toks = {name: PreTrainedTokenizerFast(tokenizer_file=str(tokenizer_dir(name) / "tokenizer.json"))
+            for name in ("qwen3", "qwen2.5")}
+    for i in range(n):
+        text = "".join(rng.choice(NFC_PIECES) for _ in range(rng.randint(1, 24)))
+        name = "qwen3" if i % 2 == 0 else "qwen2.5"
+        enc = toks[name](text, add_special_tokens=False, return_offsets_mapping=True)
+        out.append({"tokenizer": name, "text": text, "ids": enc["input_ids"],
+                    "offsets": [x for pair in enc["offset_mapping"] for x in pair]})
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------------------
 # Suites
 
 
@@ -389,7 +417,11 @@ def main() -> int:
 
     convs = designed() + random_conversations(150, seed=12)
     marked = builtins()
-    files: dict[str, str] = {"conversations.json": dump(convs), "python-strings.json": dump(python_strings())}
+    files: dict[str, str] = {
+        "conversations.json": dump(convs),
+        "python-strings.json": dump(python_strings()),
+        "nfc-offsets.json": dump(nfc_offsets(600, seed=7)),
+    }
     results, hashes = suites(convs, marked)
     for name, suite in results.items():
         files[f"suites/{name}.json"] = dump(suite)

@@ -723,9 +723,13 @@ function identity(s: string, base: number, parts: string[], starts: number[], en
 }
 
 /**
- * Appends NFC(`s`) with the alignment `tokenizers` computes (unicode-normalization-alignments): a composed
- * character maps to its starter's raw character, the marks merged into it map to nothing, each character of a
- * decomposition that does not recompose maps to the raw character it came from, reordered marks keep theirs.
+ * Appends NFC(`s`) with the alignment `tokenizers` computes (NormalizedString over unicode-normalization-alignments):
+ * every output character carries a change (0 kept, +1 inserted by a decomposition, -n when n characters were
+ * composed into it; a composed character adds the changes of the characters it absorbed, minus one each; changes
+ * move with their characters through canonical reordering), and alignments are then given by position: a kept or
+ * composed character takes the raw character at the cursor (and skips the n merged ones), an inserted one takes
+ * the raw character just before the cursor. So a composed character covers its starter's raw character, the
+ * marks merged into it are covered by no token, and each character of an expansion covers its source.
  * Returns false when the NFC form cannot be walked back to the raw characters (never expected).
  */
 function nfcAligned(s: string, base: number, parts: string[], starts: number[], ends: number[]): boolean {
@@ -733,25 +737,29 @@ function nfcAligned(s: string, base: number, parts: string[], starts: number[], 
     identity(s, base, parts, starts, ends);
     return true;
   }
-  // canonical decomposition of each raw character, tagged with the raw character's range
+  // raw characters (UTF-16 ranges) and their canonical decompositions with changes
+  const rawS: number[] = [];
+  const rawE: number[] = [];
   const cps: number[] = [];
-  const tagS: number[] = [];
-  const tagE: number[] = [];
+  const chg: number[] = [];
   for (let i = 0; i < s.length; ) {
     const cp = s.codePointAt(i) as number;
     const w = cp > 0xffff ? 2 : 1;
+    rawS.push(base + i);
+    rawE.push(base + i + w);
+    let k = 0;
     for (const d of String.fromCodePoint(cp).normalize("NFD")) {
       cps.push(d.codePointAt(0) as number);
-      tagS.push(base + i);
-      tagE.push(base + i + w);
+      chg.push(k === 0 ? 0 : 1);
+      k++;
     }
     i += w;
   }
-  // canonical ordering: NFD of the whole string; each code point takes the earliest unused tagged one
+  // canonical ordering (NFD of the whole string): the changes move with their characters; each code point takes
+  // the earliest unused decomposed one (the sort is stable)
   const used = new Uint8Array(cps.length);
   const seq: number[] = [];
-  const seqS: number[] = [];
-  const seqE: number[] = [];
+  const seqChg: number[] = [];
   let first = 0;
   for (const d of s.normalize("NFD")) {
     const cp = d.codePointAt(0) as number;
@@ -767,12 +775,12 @@ function nfcAligned(s: string, base: number, parts: string[], starts: number[], 
     }
     used[j] = 1;
     seq.push(cp);
-    seqS.push(tagS[j] as number);
-    seqE.push(tagE[j] as number);
+    seqChg.push(chg[j] as number);
   }
   // composition: each NFC character consumes its decomposition from the ordered sequence
   const taken = new Uint8Array(seq.length);
   let q = 0;
+  let pos = 0;
   for (const o of s.normalize("NFC")) {
     while (q < seq.length && taken[q] === 1) {
       q++;
@@ -781,16 +789,13 @@ function nfcAligned(s: string, base: number, parts: string[], starts: number[], 
       return false;
     }
     const cp = o.codePointAt(0) as number;
-    const start = seqS[q] as number;
-    const end = seqE[q] as number;
-    if (seq[q] === cp) {
-      taken[q] = 1;
-    } else {
+    let change = seqChg[q] as number;
+    taken[q] = 1;
+    if (seq[q] !== cp) {
       const d = Array.from(o.normalize("NFD"), (x) => x.codePointAt(0) as number);
       if (d[0] !== seq[q]) {
         return false;
       }
-      taken[q] = 1;
       for (let m = 1; m < d.length; m++) {
         let j = q + 1;
         while (j < seq.length && (taken[j] === 1 || seq[j] !== d[m])) {
@@ -800,12 +805,24 @@ function nfcAligned(s: string, base: number, parts: string[], starts: number[], 
           return false;
         }
         taken[j] = 1;
+        change += (seqChg[j] as number) - 1;
       }
+    }
+    // an inserted character takes the raw character before the cursor (`alignments[idx - 1]` in tokenizers)
+    let st = pos > 0 ? (rawS[pos - 1] as number) : base;
+    let en = pos > 0 ? (rawE[pos - 1] as number) : base;
+    if (change <= 0) {
+      if (pos >= rawS.length) {
+        return false;
+      }
+      st = rawS[pos] as number;
+      en = rawE[pos] as number;
+      pos += 1 - change;
     }
     parts.push(o);
     for (let u = 0; u < o.length; u++) {
-      starts.push(start);
-      ends.push(end);
+      starts.push(st);
+      ends.push(en);
     }
   }
   return true;
