@@ -291,6 +291,8 @@ STRING_CASES = [
                                                                  "n": None}),
     ("{{ l }}|{{ d }}|{{ e }}", {"l": ["a", 1, 2.0, None, True, "it's", "say \"hi\"", "both ' \"", "\n\t\\"],
                                  "d": {"k": "\u00a0\ufeff\u200d\x7f\x01é🙂", "n": [], "m": {}}, "e": []}),
+    ("{{ s | length }} {{ l | length }} {{ d | count }} {{ f | string }} {{ g | string }}",
+     {"s": "a🙂é", "l": [1, 2], "d": {"a": 1}, "f": 1e-07, "g": 21.0}),
     ("{% set x = 'a' %}{{ x.strip() }}{% for i in range(2) %}{{ i == 1 }}{% endfor %}", {}),
     ("{{ s.startswith('x') if s else none }}", {"s": ""}),
     ("a\r\nb\r\n{{ s }}\rc", {"s": "x"}),

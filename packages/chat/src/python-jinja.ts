@@ -371,7 +371,7 @@ const METHODS = new Set([
   "find",
 ]);
 /** Filters evaluated with Python's (Jinja2's, transformers') rules. */
-const FILTERS = new Set(["trim", "title", "capitalize", "tojson", "upper", "lower"]);
+const FILTERS = new Set(["trim", "title", "capitalize", "tojson", "upper", "lower", "string", "length", "count"]);
 
 type Node = { type: string; [key: string]: unknown };
 
@@ -646,6 +646,25 @@ function helper(op: string, list: RV[], kwargs?: Map<string, RV>): unknown {
         return softStr(recv).toUpperCase();
       case "lower":
         return softStr(recv).toLowerCase();
+      case "string":
+        return softStr(recv);
+      case "length":
+      case "count":
+        // Python's len(): code points of a string, items of a list or dict
+        if (recv.type === "StringValue") {
+          let n = 0;
+          for (const _ of recv.value as string) {
+            n++;
+          }
+          return n;
+        }
+        if (recv.type === "ArrayValue") {
+          return (recv.value as RV[]).length;
+        }
+        if (recv.type === "ObjectValue") {
+          return (recv.value as Map<string, RV>).size;
+        }
+        throw new Error(`TypeError: object of type '${describeRV(recv)}' has no len()`);
       case "tojson": {
         const ind = arg(1, "indent");
         let indent: string | undefined;
