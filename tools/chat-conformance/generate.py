@@ -405,7 +405,17 @@ def suites(convs: list[dict], marked: dict[str, str]) -> tuple[dict[str, dict], 
 
 
 def dump(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
+    """Compact JSON, one list item (case, conversation) per line, so that a diff shows which cases changed."""
+
+    def compact(x) -> str:
+        return json.dumps(x, ensure_ascii=False, separators=(",", ":"))
+
+    if isinstance(obj, list):
+        return "[\n" + ",\n".join(compact(x) for x in obj) + "\n]\n"
+    if isinstance(obj, dict) and isinstance(obj.get("cases"), list):
+        head = ",".join(f"{compact(k)}:{compact(v)}" for k, v in obj.items() if k != "cases")
+        return "{" + head + ',"cases":[\n' + ",\n".join(compact(c) for c in obj["cases"]) + "\n]}\n"
+    return compact(obj) + "\n"
 
 
 def main() -> int:
