@@ -32,7 +32,7 @@ export {
   pyStrip,
 } from "./python-jinja.js";
 export type { TemplateSource } from "./resolve-template.js";
-export { resolveChatTemplate, templateFromConfig } from "./resolve-template.js";
+export { resolveChatTemplate, templateForModel, templateFromConfig } from "./resolve-template.js";
 export type { ResolvedSkipRules, SkipRulePreset, SkipRules } from "./skip-rules.js";
 export { applySkipRules, parseSkipRules, resolveSkipRules, SKIP_RULE_PRESETS, skipRulesPreset } from "./skip-rules.js";
 export type { ChatMessage, ChatTemplateOptions, RenderedChat } from "./template.js";
