@@ -293,6 +293,7 @@ STRING_CASES = [
                                  "d": {"k": "\u00a0\ufeff\u200d\x7f\x01é🙂", "n": [], "m": {}}, "e": []}),
     ("{{ s | length }} {{ l | length }} {{ d | count }} {{ f | string }} {{ g | string }}",
      {"s": "a🙂é", "l": [1, 2], "d": {"a": 1}, "f": 1e-07, "g": 21.0}),
+    ("{{ l.count(2) }} {{ l.index(3) }} {{ l.count('a') }} {{ s.index('b') }}", {"l": [1, 2, 2.0, 3, "a"], "s": "🙂ab"}),
     ("{% set x = 'a' %}{{ x.strip() }}{% for i in range(2) %}{{ i == 1 }}{% endfor %}", {}),
     ("{{ s.startswith('x') if s else none }}", {"s": ""}),
     ("a\r\nb\r\n{{ s }}\rc", {"s": "x"}),

@@ -369,6 +369,7 @@ const METHODS = new Set([
   "join",
   "count",
   "find",
+  "index",
 ]);
 /** Filters evaluated with Python's (Jinja2's, transformers') rules. */
 const FILTERS = new Set(["trim", "title", "capitalize", "tojson", "upper", "lower", "string", "length", "count"]);
@@ -687,7 +688,26 @@ function helper(op: string, list: RV[], kwargs?: Map<string, RV>): unknown {
       }
     }
   }
+  if (recv.type === "ArrayValue" && (name === "count" || name === "index") && args[0] !== undefined) {
+    const x = args[0];
+    const same = (y: RV) =>
+      (y.type === x.type || (isNumber(y) && isNumber(x))) && y.value === x.value && !isContainer(x);
+    const items = recv.value as RV[];
+    if (name === "count") {
+      return items.filter(same).length;
+    }
+    const at = items.findIndex(same);
+    if (at < 0) {
+      throw new Error("ValueError: value is not in list");
+    }
+    return at;
+  }
   if (recv.type !== "StringValue") {
+    // not a string: the engine's own method, if it has one
+    const own = (recv as { builtins?: Map<string, RV> }).builtins?.get(name);
+    if (own !== undefined && own.type === "FunctionValue" && kw.size === 0) {
+      return fromRuntime((own.value as (a: RV[]) => RV)(args));
+    }
     throw new Error(`AttributeError: '${describeRV(recv)}' object has no attribute '${name}'`);
   }
   const s = recv.value as string;
@@ -744,13 +764,39 @@ function helper(op: string, list: RV[], kwargs?: Map<string, RV>): unknown {
       }
       return s.split(sub).length - 1;
     }
-    case "find": {
-      const sub = asString(args[0], "find arg");
+    case "find":
+    case "index": {
+      const sub = asString(args[0], `${name} arg`);
       const at = s.indexOf(sub);
+      if (at < 0 && name === "index") {
+        throw new Error("ValueError: substring not found");
+      }
       return at < 0 ? -1 : Array.from(s.slice(0, at)).length;
     }
   }
   throw new Error(`AttributeError: 'str' object has no attribute '${name}'`);
+}
+
+function isNumber(v: RV): boolean {
+  return v.type === "IntegerValue" || v.type === "FloatValue";
+}
+
+function isContainer(v: RV): boolean {
+  return v.type === "ArrayValue" || v.type === "ObjectValue";
+}
+
+/** A runtime value back to a plain value (what the helper returns is converted again by the engine). */
+function fromRuntime(v: RV): unknown {
+  switch (v.type) {
+    case "ArrayValue":
+      return (v.value as RV[]).map(fromRuntime);
+    case "ObjectValue":
+      return Object.fromEntries([...(v.value as Map<string, RV>).entries()].map(([k, x]) => [k, fromRuntime(x)]));
+    case "UndefinedValue":
+      return undefined;
+    default:
+      return v.value;
+  }
 }
 
 /** Python's `range()`. */
