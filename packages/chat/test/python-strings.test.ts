@@ -49,6 +49,11 @@ describe("Python string methods and filters render as Jinja2 renders them", () =
     });
   }
 
+  it("the engine whose AST is rewritten is pinned to one exact version", () => {
+    const pkg = JSON.parse(readFileSync(join(dirname(fileURLToPath(import.meta.url)), "..", "package.json"), "utf8"));
+    expect(pkg.dependencies["@huggingface/jinja"]).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
   it("float repr follows Python's repr", () => {
     const expected: [number, string][] = [
       [21, "21.0"],
