@@ -1,33 +1,26 @@
 /**
  * Interop: regenerating the goldens with Python's transformers gives byte-identical files (the goldens are current
  * and the generator is deterministic). Needs Python with transformers, tokenizers and jinja2 (LOGITPACK_PYTHON, else
- * python3 on PATH) at the transformers version the goldens were made with, and the built package (the generator
- * reads the built-ins from dist/). Skips with the reason printed otherwise.
+ * python3 on PATH) and the built package (the generator reads the built-ins from dist/). Skips with the reason printed
+ * otherwise. Another transformers version than the goldens' is fine as long as the outputs are identical.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, "..", "..", "..");
-const manifest = JSON.parse(readFileSync(join(HERE, "fixtures", "conformance", "manifest.json"), "utf8")) as {
-  transformers: string;
-};
 
 function pythonReady(): string | undefined {
   const python = process.env.LOGITPACK_PYTHON ?? "python3";
-  const probe = spawnSync(python, ["-c", "import jinja2, tokenizers, transformers; print(transformers.__version__)"], {
+  const probe = spawnSync(python, ["-c", "import jinja2, tokenizers, transformers"], {
     encoding: "utf8",
     env: { ...process.env, TRANSFORMERS_VERBOSITY: "error" },
   });
   if (probe.status !== 0) {
     return `skipped: ${python} cannot import transformers, tokenizers and jinja2`;
-  }
-  const version = probe.stdout.trim().split("\n").pop();
-  if (version !== manifest.transformers) {
-    return `skipped: ${python} has transformers ${version}; the goldens were made with ${manifest.transformers}`;
   }
   if (!existsSync(join(HERE, "..", "dist", "index.js"))) {
     return "skipped: packages/chat/dist is not built (pnpm --filter @logitpack/chat build)";
