@@ -22,8 +22,9 @@ export interface ChatEncoderOptions {
   templateKwargs?: Record<string, unknown>;
   /**
    * Per-row template variables: variable name -> the dataset column that feeds it (`{ tools: "tools" }`), as the
-   * input shape's `templateKwargColumns`. Recorded in `metadata()`; an example carrying a variable not declared
-   * here is refused (the dataset's settings would not say where it came from).
+   * input shape's `templateKwargColumns`. Recorded in `metadata()`; when given, an example carrying a variable not
+   * declared here is refused (the metadata would not say where it came from). When not given, examples' variables
+   * are used as they come (the caller records the input shape, which names their columns).
    */
   rowTemplateKwargs?: Record<string, string>;
   /**
@@ -141,7 +142,8 @@ export class ChatEncoder {
           throw new ChatError("TEMPLATE_NOT_FOUND", "a chat example needs a chat template; none was given");
         }
         const rowKwargs = example.templateKwargs ?? {};
-        for (const key of Object.keys(rowKwargs)) {
+        const declared = Object.keys(this.#rowKwargs).length > 0;
+        for (const key of declared ? Object.keys(rowKwargs) : []) {
           if (!Object.hasOwn(this.#rowKwargs, key)) {
             throw new ChatError(
               "TEMPLATE_ERROR",

@@ -39,12 +39,12 @@ describe("per-row template variables", () => {
     );
   });
 
-  it("an example carrying a variable the encoder did not declare is refused (the metadata would not say)", () => {
+  it("with declared variables, an example carrying another one is refused (the metadata would not say)", () => {
     const encoder = new ChatEncoder({
       tokenizer: qwenTokenizer(),
       template: resolveChatTemplate({ builtin: "qwen3" }),
+      rowTemplateKwargs: { enable_thinking: "think" },
     });
-    expect(encoder.metadata().rowTemplateKwargs).toBeUndefined();
     let error: ChatError | undefined;
     try {
       encoder.encode(
@@ -55,5 +55,20 @@ describe("per-row template variables", () => {
     }
     expect(error?.code).toBe("TEMPLATE_ERROR");
     expect(error?.message).toContain('template variable "tools"');
+  });
+
+  it("without declared variables, examples' variables are used as they come", () => {
+    const encoder = new ChatEncoder({
+      tokenizer: qwenTokenizer(),
+      template: resolveChatTemplate({ builtin: "qwen3" }),
+    });
+    expect(encoder.metadata().rowTemplateKwargs).toBeUndefined();
+    const messages = [
+      { role: "user", content: "Hi" },
+      { role: "assistant", content: "Hello." },
+    ];
+    expect(encoder.encode(exampleFromRow({ messages, tool_list: tools, think: null }, shape)).text).toContain(
+      "# Tools",
+    );
   });
 });
