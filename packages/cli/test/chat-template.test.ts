@@ -87,4 +87,43 @@ describe("chat template chosen from the model", () => {
     expect(error?.message).toContain('model_type "mistral"');
     expect(error?.message).toContain("--chat-template");
   }, 60_000);
+
+  it("--tools-col: each row's tools reach its template (longer rows), and the input shape records the column", async () => {
+    const tools = [{ type: "function", function: { name: "get_weather", parameters: { celsius: { default: 21.0 } } } }];
+    const file = join(dir, "tools.jsonl");
+    writeFileSync(
+      file,
+      `${[JSON.stringify(tools), null]
+        .map((t) =>
+          JSON.stringify({
+            messages: [
+              { role: "user", content: "Weather?" },
+              { role: "assistant", content: "Sunny." },
+            ],
+            tools: t,
+          }),
+        )
+        .join("\n")}\n`,
+    );
+    const run = (toolsCol?: string) =>
+      runLengths({
+        dataset: { id: file, ...(toolsCol ? { toolsCol } : {}) },
+        output: { file: join(dir, `lengths-${toolsCol ?? "none"}.parquet`) },
+        runtime: { numProc: 1 },
+      });
+    const [withTools, without] = [await run("tools"), await run()];
+    expect(withTools.rows).toBe(2);
+    expect(withTools.tokens).toBeGreaterThan(without.tokens + 50);
+    let error: ExtractionError | undefined;
+    try {
+      await runLengths(
+        { dataset: { id: file, toolsCol: "tool_list" }, output: { file: join(dir, "x.parquet") } },
+        { optionName: (o) => (o === "dataset.toolsCol" ? "--tools-col" : o) },
+      );
+    } catch (e) {
+      error = e as ExtractionError;
+    }
+    expect(error?.message).toContain("--tools-col");
+    expect(error?.message).toContain('no column "tool_list"');
+  }, 60_000);
 });

@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { InputShape } from "@logitpack/chat";
-import { chooseTemplateForModelDir } from "@logitpack/chat/node";
+import { chooseTemplateForModelDir, loadTokenizer } from "@logitpack/chat/node";
 import { downloadToCache, hubCacheDir, listRepoFiles, resolveHubUrl } from "@logitpack/hub-stream";
 import { type DatasetSource, type HubDatasetProvider, openDataset, openLocalFiles } from "@logitpack/sampler";
 import type { DatasetConfig } from "./config.js";
@@ -130,7 +130,10 @@ export function resolveShape(
   columns: readonly string[],
   name: OptionNamer,
 ): InputShape {
-  const system = systemPrompt ? { systemPrompt } : {};
+  const system = {
+    ...(systemPrompt ? { systemPrompt } : {}),
+    ...(d.toolsCol !== undefined ? { templateKwargColumns: { tools: d.toolsCol } } : {}),
+  };
   if (d.userCol !== undefined && d.assistantCol !== undefined) {
     return { kind: "columns", userCol: d.userCol, assistantCol: d.assistantCol, ...system };
   }
@@ -158,6 +161,9 @@ export function flagOfColumn(shape: InputShape, name: OptionNamer): (column: str
   return (column) => {
     if (shape.kind === "messages" && shape.column === column) {
       return name("dataset.messagesCol");
+    }
+    if ((shape.kind === "messages" || shape.kind === "columns") && shape.templateKwargColumns?.tools === column) {
+      return name("dataset.toolsCol");
     }
     if (shape.kind === "columns") {
       if (shape.userCol === column) {
@@ -340,6 +346,8 @@ export function resolveTemplateValue(
     return undefined;
   }
   if (r.template === undefined) {
+    // a tokenizer that cannot be read is the first thing to fix: its own error comes first
+    loadTokenizer(model.tokenizerDir);
     throw new ExtractionError(
       "NOTHING_TO_DO",
       `no chat template with {% generation %} markers for this model: ${r.choice.reason.replace("--chat-template", name("chat.template"))}`,
