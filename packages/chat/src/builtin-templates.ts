@@ -3,8 +3,9 @@
  *
  * `qwen`: the stock Qwen3 chat template (Qwen3 hybrid-thinking models, `tokenizer_config.json` of Qwen/Qwen3-*),
  * unchanged except that each assistant turn's body, from just after `<|im_start|>assistant\n` through its
- * `<|im_end|>`, is wrapped in `{% generation %}`...`{% endgeneration %}`. With the markers removed it renders
- * byte-identically to the stock template (tested): system prompts, tools, multi-turn (earlier turns lose their
+ * `<|im_end|>`, is wrapped in `{% generation %}`...`{% endgeneration %}`. With the markers removed, transformers
+ * renders it to the same text as the stock template (test/conformance.test.ts, transformers-made goldens):
+ * system prompts, tools, multi-turn (earlier turns lose their
  * reasoning, as in the stock template), `<think>` blocks and `reasoning_content` all behave as there. The mask
  * therefore covers every assistant turn, reasoning and `<|im_end|>` included; use skip rules to leave some out.
  *
@@ -112,7 +113,170 @@ const SEED_000 = `{%- for message in messages %}
 {%- endif %}
 {%- endfor %}`;
 
-export const BUILTIN_TEMPLATES: Readonly<Record<string, string>> = Object.freeze({ qwen: QWEN, "seed-000": SEED_000 });
+/**
+ * `qwen2.5`: the stock Qwen2.5-Instruct template (tokenizer_config.json of Qwen/Qwen2.5-*-Instruct). Each assistant
+ * turn's body, from just after `<|im_start|>assistant\n` through `<|im_end|>`, is in the mask. The two assistant
+ * branches of the stock template are rewritten so that the header is emitted apart from the body (same text).
+ */
+const QWEN2_5 = `{%- if tools %}
+    {{- '<|im_start|>system\\n' }}
+    {%- if messages[0]['role'] == 'system' %}
+        {{- messages[0]['content'] }}
+    {%- else %}
+        {{- 'You are Qwen, created by Alibaba Cloud. You are a helpful assistant.' }}
+    {%- endif %}
+    {{- "\\n\\n# Tools\\n\\nYou may call one or more functions to assist with the user query.\\n\\nYou are provided with function signatures within <tools></tools> XML tags:\\n<tools>" }}
+    {%- for tool in tools %}
+        {{- "\\n" }}
+        {{- tool | tojson }}
+    {%- endfor %}
+    {{- "\\n</tools>\\n\\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\\n<tool_call>\\n{\\"name\\": <function-name>, \\"arguments\\": <args-json-object>}\\n</tool_call><|im_end|>\\n" }}
+{%- else %}
+    {%- if messages[0]['role'] == 'system' %}
+        {{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}
+    {%- else %}
+        {{- '<|im_start|>system\\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\\n' }}
+    {%- endif %}
+{%- endif %}
+{%- for message in messages %}
+    {%- if (message.role == "user") or (message.role == "system" and not loop.first) %}
+        {{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}
+    {%- elif message.role == "assistant" and not message.tool_calls %}
+        {{- '<|im_start|>' + message.role + '\\n' }}
+        {%- generation %}
+        {{- message.content + '<|im_end|>' }}
+        {%- endgeneration %}
+        {{- '\\n' }}
+    {%- elif message.role == "assistant" %}
+        {{- '<|im_start|>' + message.role + '\\n' }}
+        {%- generation %}
+        {%- if message.content %}
+            {{- message.content }}
+        {%- endif %}
+        {%- for tool_call in message.tool_calls %}
+            {%- if tool_call.function is defined %}
+                {%- set tool_call = tool_call.function %}
+            {%- endif %}
+            {%- if message.content or not loop.first %}
+                {{- '\\n' }}
+            {%- endif %}
+            {{- '<tool_call>\\n{"name": "' }}
+            {{- tool_call.name }}
+            {{- '", "arguments": ' }}
+            {{- tool_call.arguments | tojson }}
+            {{- '}\\n</tool_call>' }}
+        {%- endfor %}
+        {{- '<|im_end|>' }}
+        {%- endgeneration %}
+        {{- '\\n' }}
+    {%- elif message.role == "tool" %}
+        {%- if (loop.index0 == 0) or (messages[loop.index0 - 1].role != "tool") %}
+            {{- '<|im_start|>user' }}
+        {%- endif %}
+        {{- '\\n<tool_response>\\n' }}
+        {{- message.content }}
+        {{- '\\n</tool_response>' }}
+        {%- if loop.last or (messages[loop.index0 + 1].role != "tool") %}
+            {{- '<|im_end|>\\n' }}
+        {%- endif %}
+    {%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}
+    {{- '<|im_start|>assistant\\n' }}
+{%- endif %}
+`;
+
+/**
+ * `llama3`: the stock Llama 3 Instruct template (tokenizer_config.json of meta-llama/Meta-Llama-3-8B-Instruct; the
+ * one Llama 3.1 models without tools render alike). The mask covers each assistant turn's trimmed content and its
+ * `<|eot_id|>`, not the `<|start_header_id|>assistant<|end_header_id|>\n\n` header.
+ */
+const LLAMA3 =
+  "{% set loop_messages = messages %}{% for message in loop_messages %}{% if loop.index0 == 0 %}{{ bos_token }}" +
+  "{% endif %}{{ '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n' }}" +
+  "{% if message['role'] == 'assistant' %}{% generation %}{{ message['content'] | trim + '<|eot_id|>' }}" +
+  "{% endgeneration %}{% else %}{{ message['content'] | trim + '<|eot_id|>' }}{% endif %}{% endfor %}" +
+  "{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}";
+
+/**
+ * `gemma3`: the stock Gemma 3 instruction-tuned template (tokenizer_config.json of google/gemma-3-*-it). The mask
+ * covers each model turn's content and its `<end_of_turn>`, not the `<start_of_turn>model\n` header nor the
+ * newline after `<end_of_turn>`.
+ */
+const GEMMA3 = `{{ bos_token }}
+{%- if messages[0]['role'] == 'system' -%}
+    {%- if messages[0]['content'] is string -%}
+        {%- set first_user_prefix = messages[0]['content'] + '\\n\\n' -%}
+    {%- else -%}
+        {%- set first_user_prefix = messages[0]['content'][0]['text'] + '\\n\\n' -%}
+    {%- endif -%}
+    {%- set loop_messages = messages[1:] -%}
+{%- else -%}
+    {%- set first_user_prefix = "" -%}
+    {%- set loop_messages = messages -%}
+{%- endif -%}
+{%- for message in loop_messages -%}
+    {%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}
+        {{ raise_exception("Conversation roles must alternate user/assistant/user/assistant/...") }}
+    {%- endif -%}
+    {%- if (message['role'] == 'assistant') -%}
+        {%- set role = "model" -%}
+    {%- else -%}
+        {%- set role = message['role'] -%}
+    {%- endif -%}
+    {{ '<start_of_turn>' + role + '\\n' + (first_user_prefix if loop.first else "") }}
+    {%- if role == "model" -%}
+    {%- generation -%}
+    {%- if message['content'] is string -%}
+        {{ message['content'] | trim }}
+    {%- elif message['content'] is iterable -%}
+        {%- for item in message['content'] -%}
+            {%- if item['type'] == 'image' -%}
+                {{ '<start_of_image>' }}
+            {%- elif item['type'] == 'text' -%}
+                {{ item['text'] | trim }}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- else -%}
+        {{ raise_exception("Invalid content type") }}
+    {%- endif -%}
+    {{ '<end_of_turn>' }}
+    {%- endgeneration -%}
+    {{ '\\n' }}
+    {%- else -%}
+    {%- if message['content'] is string -%}
+        {{ message['content'] | trim }}
+    {%- elif message['content'] is iterable -%}
+        {%- for item in message['content'] -%}
+            {%- if item['type'] == 'image' -%}
+                {{ '<start_of_image>' }}
+            {%- elif item['type'] == 'text' -%}
+                {{ item['text'] | trim }}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- else -%}
+        {{ raise_exception("Invalid content type") }}
+    {%- endif -%}
+    {{ '<end_of_turn>\\n' }}
+    {%- endif -%}
+{%- endfor -%}
+{%- if add_generation_prompt -%}
+    {{'<start_of_turn>model\\n'}}
+{%- endif -%}
+`;
+
+/**
+ * Built-ins by name. `qwen3` is `qwen` (the Qwen3 hybrid-thinking template); every built-in renders, with its
+ * markers removed, the same text as its model's stock template (checked against transformers-made goldens).
+ */
+export const BUILTIN_TEMPLATES: Readonly<Record<string, string>> = Object.freeze({
+  qwen: QWEN,
+  qwen3: QWEN,
+  "qwen2.5": QWEN2_5,
+  llama3: LLAMA3,
+  gemma3: GEMMA3,
+  "seed-000": SEED_000,
+});
 
 /** The source of a built-in template, or undefined for an unknown name. */
 export function builtinTemplate(name: string): string | undefined {

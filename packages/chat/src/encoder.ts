@@ -1,6 +1,6 @@
 import { ChatError } from "./errors.js";
 import type { Example } from "./input.js";
-import { assistantMaskFromSpans } from "./mask.js";
+import { assistantMaskFromSpans, charToToken } from "./mask.js";
 import {
   applySkipRules,
   parseSkipRules,
@@ -20,6 +20,21 @@ export interface ChatEncoderOptions {
   skipRules?: SkipRules;
   /** Extra template variables (`enable_thinking`, `tools`, ...). `messages` and `add_generation_prompt` are set. */
   templateKwargs?: Record<string, unknown>;
+  /**
+   * Per-row template variables: variable name -> the dataset column that feeds it (`{ tools: "tools" }`), as the
+   * input shape's `templateKwargColumns`. Recorded in `metadata()`; when given, an example carrying a variable not
+   * declared here is refused (the metadata would not say where it came from). When not given, examples' variables
+   * are used as they come (the caller records the input shape, which names their columns).
+   */
+  rowTemplateKwargs?: Record<string, string>;
+  /**
+   * A generation span whose last character is covered by no token (a decomposed character such as NFD "ñ" or
+   * Hangul jamo at the end of a turn: NFC merges the mark into the previous character, and `tokenizers` maps the
+   * mark to no token) gets, in transformers, a mask that runs to the end of the sequence, later user turns
+   * included. `"match"` (default) reproduces that mask, as the datasets made with transformers have it;
+   * `"error"` throws `MASK_OVERRUN` for that conversation instead.
+   */
+  maskOverrun?: "match" | "error";
   /**
    * Base-model examples only: add the post-processor's specials (BOS/EOS), as `tokenizer(text)` does by default.
    * Default true. Chat examples never add them (the template writes them), as `apply_chat_template` does.
@@ -58,6 +73,8 @@ export interface ChatEncoderMetadata {
   vocabSize: number;
   template: { name: string; source: string } | null;
   templateKwargs: Record<string, unknown>;
+  /** Per-row template variables and the columns that fed them (absent when none). */
+  rowTemplateKwargs?: Record<string, string>;
   skipRules: SkipRules;
   addSpecialTokens: boolean;
 }
@@ -73,7 +90,9 @@ export class ChatEncoder {
   readonly #resolved: ResolvedSkipRules;
   readonly #context: Record<string, unknown>;
   readonly #kwargs: Record<string, unknown>;
+  readonly #rowKwargs: Record<string, string>;
   readonly #addSpecial: boolean;
+  readonly #overrun: "match" | "error";
 
   constructor(options: ChatEncoderOptions) {
     this.tokenizer = options.tokenizer;
@@ -81,8 +100,11 @@ export class ChatEncoder {
     this.skipRules = options.skipRules ?? skipRulesPreset("none");
     this.#resolved = resolveSkipRules(this.skipRules, this.tokenizer);
     this.#kwargs = { ...(options.templateKwargs ?? {}) };
-    this.#context = { ...this.tokenizer.specialTokensMap(), ...this.#kwargs };
+    this.#rowKwargs = { ...(options.rowTemplateKwargs ?? {}) };
+    // transformers always passes tools and documents (None when not given), then the special tokens and kwargs
+    this.#context = { tools: null, documents: null, ...this.tokenizer.specialTokensMap(), ...this.#kwargs };
     this.#addSpecial = options.addSpecialTokens ?? true;
+    this.#overrun = options.maskOverrun ?? "match";
   }
 
   /**
@@ -103,6 +125,9 @@ export class ChatEncoder {
       templateKwargs: metadata.templateKwargs,
       addSpecialTokens: metadata.addSpecialTokens,
     };
+    if (metadata.rowTemplateKwargs !== undefined) {
+      options.rowTemplateKwargs = metadata.rowTemplateKwargs;
+    }
     if (metadata.template !== null) {
       options.template = new ChatTemplate(metadata.template.source, { name: metadata.template.name });
     }
@@ -116,8 +141,20 @@ export class ChatEncoder {
         if (this.template === undefined) {
           throw new ChatError("TEMPLATE_NOT_FOUND", "a chat example needs a chat template; none was given");
         }
+        const rowKwargs = example.templateKwargs ?? {};
+        const declared = Object.keys(this.#rowKwargs).length > 0;
+        for (const key of declared ? Object.keys(rowKwargs) : []) {
+          if (!Object.hasOwn(this.#rowKwargs, key)) {
+            throw new ChatError(
+              "TEMPLATE_ERROR",
+              `the example carries template variable "${key}" but the encoder's rowTemplateKwargs does not ` +
+                `declare it (declared: ${Object.keys(this.#rowKwargs).join(", ") || "none"})`,
+            );
+          }
+        }
         const { text, spans } = this.template.render({
           ...this.#context,
+          ...rowKwargs,
           messages: example.messages,
           add_generation_prompt: false,
         });
@@ -146,6 +183,23 @@ export class ChatEncoder {
     const { ids, offsets, contentStart, contentEnd } = this.tokenizer.encodeWithOffsets(text, { addSpecialTokens });
     const n = ids.length;
     const assistantMask = assistantMaskFromSpans(offsets, spans, n, contentStart, contentEnd);
+    if (this.#overrun === "error") {
+      for (let s = 0; s + 1 < spans.length; s += 2) {
+        const start = spans[s] as number;
+        const end = spans[s + 1] as number;
+        if (charToToken(offsets, start, contentStart, contentEnd) < 0) {
+          break;
+        }
+        if (end > start && charToToken(offsets, end - 1, contentStart, contentEnd) < 0) {
+          throw new ChatError(
+            "MASK_OVERRUN",
+            `generation span ${s / 2} ends on a character no token covers (${JSON.stringify(text.slice(end - 2, end))}, ` +
+              "a combining mark the tokenizer's NFC merged into the previous character): transformers' mask would " +
+              "run to the end of the sequence",
+          );
+        }
+      }
+    }
     const extractMask = applySkipRules(ids, assistantMask, this.#resolved);
     return {
       text,
@@ -172,6 +226,7 @@ export class ChatEncoder {
       vocabSize: this.tokenizer.vocabSize,
       template: this.template === undefined ? null : { name: this.template.name, source: this.template.source },
       templateKwargs: { ...this.#kwargs },
+      ...(Object.keys(this.#rowKwargs).length > 0 ? { rowTemplateKwargs: { ...this.#rowKwargs } } : {}),
       skipRules: this.skipRules,
       addSpecialTokens: this.#addSpecial,
     };

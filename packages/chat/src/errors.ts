@@ -23,7 +23,12 @@ export type ChatErrorCode =
   /** The tokenizer uses a model, normalizer or offset setting whose offsets this package cannot verify. */
   | "UNSUPPORTED_TOKENIZER"
   /** Skip rules are malformed or name a string that is not a single token. */
-  | "INVALID_SKIP_RULES";
+  | "INVALID_SKIP_RULES"
+  /**
+   * `maskOverrun: "error"` only: a generation span ends on a character no token covers (a combining mark NFC merged
+   * into the previous character), so transformers' mask runs to the end of the sequence.
+   */
+  | "MASK_OVERRUN";
 
 export interface ChatErrorContext {
   /** Dataset column involved, when known. */

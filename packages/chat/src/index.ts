@@ -3,6 +3,8 @@
  * Node file helpers (`loadTokenizer`, `loadChatTemplate`) are in `@logitpack/chat/node`.
  */
 export { BUILTIN_TEMPLATES, builtinTemplate } from "./builtin-templates.js";
+export type { BuiltinChoice } from "./choose-template.js";
+export { chooseBuiltinTemplate } from "./choose-template.js";
 export type { ChatEncoderMetadata, ChatEncoderOptions, EncodedExample, ExampleLength } from "./encoder.js";
 export { ChatEncoder } from "./encoder.js";
 export type { ChatErrorCode, ChatErrorContext } from "./errors.js";
@@ -15,10 +17,22 @@ export {
   missingColumn,
   normalizeMessages,
   shapeColumns,
+  templateKwargsFromRow,
 } from "./input.js";
 export { assistantMaskFromSpans, charToToken } from "./mask.js";
+export {
+  isPyWhitespace,
+  normalizeTemplateNewlines,
+  PyFloat,
+  parseJsonPython,
+  pyFloat,
+  pyFloatRepr,
+  pyReplace,
+  pySplit,
+  pyStrip,
+} from "./python-jinja.js";
 export type { TemplateSource } from "./resolve-template.js";
-export { resolveChatTemplate, templateFromConfig } from "./resolve-template.js";
+export { resolveChatTemplate, templateForModel, templateFromConfig } from "./resolve-template.js";
 export type { ResolvedSkipRules, SkipRulePreset, SkipRules } from "./skip-rules.js";
 export { applySkipRules, parseSkipRules, resolveSkipRules, SKIP_RULE_PRESETS, skipRulesPreset } from "./skip-rules.js";
 export type { ChatMessage, ChatTemplateOptions, RenderedChat } from "./template.js";

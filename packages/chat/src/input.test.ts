@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ChatError } from "./errors.js";
 import { checkShapeColumns, cleanText, exampleFromRow, normalizeMessages } from "./input.js";
+import { PyFloat } from "./python-jinja.js";
 
 function errorOf(fn: () => unknown): ChatError {
   try {
@@ -84,13 +85,13 @@ describe("input shapes", () => {
     expect(row.message).toMatch(/no column "text".*"a"/);
   });
 
-  it("NFC-normalizes content and rejects sentinels, unpaired surrogates and non-strings", () => {
-    expect(cleanText("cafe\u0301")).toBe("café");
+  it("keeps content raw (no NFC: the tokenizer normalizes) and rejects sentinels, unpaired surrogates, non-strings", () => {
+    expect(cleanText("cafe\u0301")).toBe("cafe\u0301");
     const ex = exampleFromRow(
       { m: [{ role: "user", content: "e\u0301", meta: { note: "A\u030a" } }] },
       { kind: "messages", column: "m" },
     );
-    expect(ex).toEqual({ kind: "chat", messages: [{ role: "user", content: "é", meta: { note: "Å" } }] });
+    expect(ex).toEqual({ kind: "chat", messages: [{ role: "user", content: "e\u0301", meta: { note: "A\u030a" } }] });
     expect(errorOf(() => cleanText("a\uFDD0b")).code).toBe("INVALID_CONTENT");
     expect(errorOf(() => cleanText("a\uFDD1")).message).toContain("sentinel");
     expect(errorOf(() => cleanText("a\ud800b")).message).toContain("unpaired surrogate");
@@ -108,6 +109,47 @@ describe("input shapes", () => {
     expect(errorOf(() => normalizeMessages([{ role: "user", content: [{ type: "text" }] }])).message).toContain(
       "only string content",
     );
-    expect(normalizeMessages([{ role: "assistant", content: null }])).toEqual([{ role: "assistant", content: "" }]);
+    const nul = errorOf(() =>
+      exampleFromRow(
+        {
+          m: [
+            { role: "user", content: "hi" },
+            { role: "assistant", content: null },
+          ],
+        },
+        { kind: "messages", column: "m" },
+        7,
+      ),
+    );
+    expect([nul.code, nul.row, nul.column]).toEqual(["INVALID_MESSAGES", 7, "m"]);
+    expect(nul.message).toContain("message 1 (assistant) has null content");
+    expect(errorOf(() => normalizeMessages([{ role: "user" }])).message).toContain("message 0 (user) has no content");
+  });
+
+  it("JSON-string messages keep Python floats; per-row template variables come from their columns", () => {
+    const ex = exampleFromRow(
+      {
+        m: '[{"role":"assistant","content":"","tool_calls":[{"name":"f","arguments":{"t":21.0,"n":3,"x":0.5}}]}]',
+        tools: '[{"name":"f","parameters":{"min":1.0}}]',
+        think: false,
+      },
+      { kind: "messages", column: "m", templateKwargColumns: { tools: "tools", enable_thinking: "think" } },
+      2,
+    );
+    if (ex.kind !== "chat") {
+      throw new Error("expected a chat example");
+    }
+    const calls = (ex.messages[0] as unknown as { tool_calls: { arguments: Record<string, unknown> }[] }).tool_calls;
+    const args = calls[0]?.arguments;
+    expect(args?.t).toBeInstanceOf(PyFloat);
+    expect(args?.n).toBe(3);
+    expect(args?.x).toBe(0.5);
+    expect(ex.templateKwargs?.enable_thinking).toBe(false);
+    const tools = (ex.templateKwargs as { tools: { parameters: { min: PyFloat } }[] }).tools;
+    expect(tools[0]?.parameters.min.value).toBe(1);
+    const missing = errorOf(() =>
+      exampleFromRow({ m: [] }, { kind: "messages", column: "m", templateKwargColumns: { tools: "tools" } }),
+    );
+    expect(missing.code).toBe("MISSING_COLUMN");
   });
 });

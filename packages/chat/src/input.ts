@@ -1,12 +1,21 @@
 import { ChatError } from "./errors.js";
+import { PyFloat, parseJsonPython } from "./python-jinja.js";
 import type { ChatMessage } from "./template.js";
 
 /** How a dataset row becomes an example. Plain data: the CLI builds it from flags and metadata records it. */
 export type InputShape =
   /** A column holding a list of `{role, content}` (or ShareGPT `{from, value}`) messages; any number of turns. */
-  | { kind: "messages"; column: string; systemPrompt?: string }
+  | { kind: "messages"; column: string; systemPrompt?: string; templateKwargColumns?: Record<string, string> }
   /** One user and one assistant column (`--user-col`, `--assistant-col`), optional system column or prompt. */
-  | { kind: "columns"; userCol: string; assistantCol: string; systemCol?: string; systemPrompt?: string }
+  | {
+      kind: "columns";
+      userCol: string;
+      assistantCol: string;
+      systemCol?: string;
+      systemPrompt?: string;
+      /** Per-row template variables: variable name -> column (`{ tools: "tools" }` for `--tools-col tools`). */
+      templateKwargColumns?: Record<string, string>;
+    }
   /** Base model, whole text: every token of the column gets logits. */
   | { kind: "text"; textCol: string }
   /** Base model, prompt + response: the text is `prompt + separator + response`; only the response is masked. */
@@ -14,7 +23,8 @@ export type InputShape =
 
 /** One example ready to encode. */
 export type Example =
-  | { kind: "chat"; messages: ChatMessage[] }
+  /** `templateKwargs`: this row's template variables (`tools`, `documents`, `enable_thinking`, ...). */
+  | { kind: "chat"; messages: ChatMessage[]; templateKwargs?: Record<string, unknown> }
   | { kind: "text"; text: string }
   | { kind: "completion"; prompt: string; response: string };
 
@@ -22,11 +32,14 @@ export type Example =
 export function shapeColumns(shape: InputShape): string[] {
   switch (shape.kind) {
     case "messages":
-      return [shape.column];
+      return [shape.column, ...Object.values(shape.templateKwargColumns ?? {})];
     case "columns":
-      return shape.systemCol === undefined
-        ? [shape.userCol, shape.assistantCol]
-        : [shape.userCol, shape.assistantCol, shape.systemCol];
+      return [
+        shape.userCol,
+        shape.assistantCol,
+        ...(shape.systemCol === undefined ? [] : [shape.systemCol]),
+        ...Object.values(shape.templateKwargColumns ?? {}),
+      ];
     case "text":
       return [shape.textCol];
     case "completion":
@@ -72,8 +85,9 @@ const SHAREGPT_ROLES: Record<string, string> = {
 };
 
 /**
- * Turns a row into an example: reads the shape's columns, normalizes every string to NFC and rejects content
- * holding the generation sentinels (U+FDD0/U+FDD1) or unpaired surrogates (`INVALID_CONTENT`).
+ * Turns a row into an example: reads the shape's columns as they are (no Unicode normalization: the tokenizer's
+ * own normalizer runs per section, as in transformers) and rejects content holding the generation sentinels
+ * (U+FDD0/U+FDD1) or unpaired surrogates (`INVALID_CONTENT`).
  */
 export function exampleFromRow(row: Record<string, unknown>, shape: InputShape, rowIndex?: number): Example {
   const get = (column: string): unknown => {
@@ -103,27 +117,70 @@ export function exampleFromRow(row: Record<string, unknown>, shape: InputShape, 
       }
       messages.push({ role: "user", content: text(shape.userCol) });
       messages.push({ role: "assistant", content: text(shape.assistantCol) });
-      return { kind: "chat", messages };
+      return withKwargs({ kind: "chat", messages }, row, shape.templateKwargColumns, rowIndex);
     }
     case "messages": {
       const messages = normalizeMessages(get(shape.column), ctx(shape.column));
       if (shape.systemPrompt !== undefined && shape.systemPrompt !== "" && messages[0]?.role !== "system") {
         messages.unshift({ role: "system", content: cleanText(shape.systemPrompt, ctx("systemPrompt")) });
       }
-      return { kind: "chat", messages };
+      return withKwargs({ kind: "chat", messages }, row, shape.templateKwargColumns, rowIndex);
     }
   }
 }
 
+function withKwargs(
+  example: { kind: "chat"; messages: ChatMessage[]; templateKwargs?: Record<string, unknown> },
+  row: Record<string, unknown>,
+  columns: Record<string, string> | undefined,
+  rowIndex: number | undefined,
+): Example {
+  if (columns !== undefined && Object.keys(columns).length > 0) {
+    example.templateKwargs = templateKwargsFromRow(row, columns, rowIndex);
+  }
+  return example;
+}
+
 /**
- * Validates and normalizes a list of messages: `{role, content}` objects (extra fields kept) or ShareGPT
- * `{from, value}` (roles human/gpt/system mapped to user/assistant/system). Strings are NFC-normalized.
+ * This row's template variables from the columns that hold them (`{ tools: "tools" }`). A JSON string is parsed
+ * (keeping floats such as `21.0`); `null` passes as Python's `None` (what transformers passes for `tools=None`).
+ */
+export function templateKwargsFromRow(
+  row: Record<string, unknown>,
+  columns: Record<string, string>,
+  rowIndex?: number,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, column] of Object.entries(columns)) {
+    if (!Object.hasOwn(row, column)) {
+      throw missingColumn(column, Object.keys(row));
+    }
+    const context = rowIndex === undefined ? { column } : { column, row: rowIndex };
+    let v = row[column];
+    if (typeof v === "string" && /^\s*[[{]/.test(v)) {
+      try {
+        v = parseJsonPython(v);
+      } catch {
+        throw new ChatError("INVALID_CONTENT", `template variable ${name} is a string that is not JSON`, context);
+      }
+    }
+    out[name] = v === undefined ? null : deepClean(v, context);
+  }
+  return out;
+}
+
+/**
+ * Validates a list of messages: `{role, content}` objects (extra fields kept) or ShareGPT `{from, value}` (roles
+ * human/gpt/system mapped to user/assistant/system). A JSON string is parsed keeping Python's int/float
+ * distinction (`21.0` stays a float, as `json.loads` gives). `content: null` (or missing) is refused with
+ * `INVALID_MESSAGES` naming the row and the message: transformers renders it as `None` or raises, depending on the
+ * template, and neither is a useful training example.
  */
 export function normalizeMessages(value: unknown, context: { column?: string; row?: number } = {}): ChatMessage[] {
   let list = value;
   if (typeof list === "string") {
     try {
-      list = JSON.parse(list);
+      list = parseJsonPython(list);
     } catch {
       throw new ChatError("INVALID_MESSAGES", "messages are a string that is not JSON", context);
     }
@@ -153,7 +210,12 @@ export function normalizeMessages(value: unknown, context: { column?: string; ro
       throw new ChatError("INVALID_MESSAGES", `message ${i} has no string "role" (or ShareGPT "from")`, context);
     }
     if (content === null || content === undefined) {
-      content = "";
+      throw new ChatError(
+        "INVALID_MESSAGES",
+        `message ${i} (${role}) has ${content === null ? "null" : "no"} content; expected a string ` +
+          "(transformers would render None or fail, depending on the template)",
+        context,
+      );
     }
     if (typeof content !== "string") {
       throw new ChatError(
@@ -168,7 +230,7 @@ export function normalizeMessages(value: unknown, context: { column?: string; ro
   });
 }
 
-/** NFC-normalizes `text` and rejects what cannot be tokenized faithfully. */
+/** Returns `text` unchanged after rejecting what cannot be tokenized faithfully (sentinels, lone surrogates). */
 export function cleanText(text: string, context: { column?: string; row?: number } = {}): string {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -194,7 +256,7 @@ export function cleanText(text: string, context: { column?: string; row?: number
       throw new ChatError("INVALID_CONTENT", `content holds an unpaired surrogate at ${i}`, context);
     }
   }
-  return text.normalize("NFC");
+  return text;
 }
 
 function deepClean(v: unknown, context: { column?: string; row?: number }): unknown {
@@ -203,6 +265,9 @@ function deepClean(v: unknown, context: { column?: string; row?: number }): unkn
   }
   if (Array.isArray(v)) {
     return v.map((x) => deepClean(x, context));
+  }
+  if (v instanceof PyFloat) {
+    return v;
   }
   if (typeof v === "object" && v !== null) {
     const out: Record<string, unknown> = {};

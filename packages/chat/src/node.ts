@@ -4,9 +4,10 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { BUILTIN_TEMPLATES } from "./builtin-templates.js";
+import { type BuiltinChoice, chooseBuiltinTemplate } from "./choose-template.js";
 import { ChatError } from "./errors.js";
-import { resolveChatTemplate } from "./resolve-template.js";
-import type { ChatTemplate, ChatTemplateOptions } from "./template.js";
+import { resolveChatTemplate, templateFromConfig } from "./resolve-template.js";
+import { type ChatTemplate, type ChatTemplateOptions, hasGenerationMarkers } from "./template.js";
 import { ChatTokenizer, type TokenizerConfig } from "./tokenizer.js";
 
 /**
@@ -63,6 +64,55 @@ export function loadChatTemplate(
       `(${Object.keys(BUILTIN_TEMPLATES).join(", ")})`,
     { flag },
   );
+}
+
+/**
+ * Which template a model folder gets when none is given, from its files alone (tokenizer.json is not read):
+ * `config.json`'s `model_type` (in `modelDir`, default `tokenizerDir`) and the tokenizer's own chat template
+ * (tokenizer_config.json, else chat_template.jinja / chat_template.json). `template` is the value to pass on as
+ * `--chat-template`: undefined when the tokenizer's own template already has generation markers, else the built-in
+ * `chooseBuiltinTemplate` picked (undefined too when none fits: `choice.reason` says why).
+ */
+export function chooseTemplateForModelDir(
+  tokenizerDir: string,
+  modelDir: string = tokenizerDir,
+): {
+  template: string | undefined;
+  ownTemplateHasMarkers: boolean;
+  modelType: string | undefined;
+  choice: BuiltinChoice;
+} {
+  const model = readJson(join(modelDir, "config.json"), false) as { model_type?: unknown } | undefined;
+  const modelType = typeof model?.model_type === "string" ? model.model_type : undefined;
+  const config = (readJson(join(tokenizerDir, "tokenizer_config.json"), false) ?? {}) as TokenizerConfig;
+  let own = templateFromConfig(config);
+  if (own === undefined && existsSync(join(tokenizerDir, "chat_template.jinja"))) {
+    own = readFileSync(join(tokenizerDir, "chat_template.jinja"), "utf8");
+  } else if (own === undefined && existsSync(join(tokenizerDir, "chat_template.json"))) {
+    const t = (readJson(join(tokenizerDir, "chat_template.json"), true) as { chat_template?: unknown }).chat_template;
+    own = typeof t === "string" ? t : undefined;
+  }
+  if (own !== undefined && hasGenerationMarkers(own)) {
+    return {
+      template: undefined,
+      ownTemplateHasMarkers: true,
+      modelType,
+      choice: {
+        name: undefined,
+        matchesTokenizerTemplate: true,
+        reason: "the tokenizer's own chat template has {% generation %} markers",
+      },
+    };
+  }
+  const input: { modelType?: string; tokenizerTemplate?: string } = {};
+  if (modelType !== undefined) {
+    input.modelType = modelType;
+  }
+  if (own !== undefined) {
+    input.tokenizerTemplate = own;
+  }
+  const choice = chooseBuiltinTemplate(input);
+  return { template: choice.name, ownTemplateHasMarkers: false, modelType, choice };
 }
 
 function readJson(file: string, required: boolean): unknown {

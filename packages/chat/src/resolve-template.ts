@@ -1,6 +1,7 @@
 import { BUILTIN_TEMPLATES, builtinTemplate } from "./builtin-templates.js";
+import { type BuiltinChoice, chooseBuiltinTemplate } from "./choose-template.js";
 import { ChatError } from "./errors.js";
-import { ChatTemplate, type ChatTemplateOptions } from "./template.js";
+import { ChatTemplate, type ChatTemplateOptions, hasGenerationMarkers } from "./template.js";
 import type { ChatTokenizer, TokenizerConfig } from "./tokenizer.js";
 
 /** Where a chat template comes from. The Node entry adds `{ file }` (see `loadChatTemplate`). */
@@ -71,4 +72,43 @@ export function templateFromConfig(config: TokenizerConfig, name?: string): stri
     return t.find((e) => e.name === wanted)?.template;
   }
   return undefined;
+}
+
+/**
+ * The template for a model when none is given (`--chat-template` absent): the tokenizer's own template when it
+ * already has `{% generation %}` markers, else the built-in `chooseBuiltinTemplate` picks from `config.json`'s
+ * `model_type` and the tokenizer's template. Returns the choice (name, whether it is exactly the tokenizer's stock
+ * template, reason) for the caller to report. Throws `NO_ASSISTANT_TOKENS` with the reason when no built-in fits.
+ */
+export function templateForModel(
+  tokenizer: ChatTokenizer,
+  options: { modelType?: string; flag?: string } = {},
+): { template: ChatTemplate; choice: BuiltinChoice } {
+  const own = templateFromConfig(tokenizer.config);
+  if (own !== undefined && hasGenerationMarkers(own)) {
+    return {
+      template: new ChatTemplate(own, { name: `${tokenizer.name}/tokenizer_config.json` }),
+      choice: {
+        name: undefined,
+        matchesTokenizerTemplate: true,
+        reason: "the tokenizer's own chat template has {% generation %} markers",
+      },
+    };
+  }
+  const input: { modelType?: string; tokenizerTemplate?: string } = {};
+  if (options.modelType !== undefined) {
+    input.modelType = options.modelType;
+  }
+  if (own !== undefined) {
+    input.tokenizerTemplate = own;
+  }
+  const choice = chooseBuiltinTemplate(input);
+  if (choice.name === undefined) {
+    throw new ChatError(
+      "NO_ASSISTANT_TOKENS",
+      `no chat template with generation markers for this model: ${choice.reason}`,
+      options.flag === undefined ? {} : { flag: options.flag },
+    );
+  }
+  return { template: resolveChatTemplate({ builtin: choice.name }), choice };
 }

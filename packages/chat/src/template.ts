@@ -1,5 +1,5 @@
-import { Template } from "@huggingface/jinja";
 import { ChatError } from "./errors.js";
+import { normalizeTemplateNewlines, PythonTemplate } from "./python-jinja.js";
 
 /**
  * Sentinels that mark where a `{% generation %}` block starts and ends in the rendered text. They are Unicode
@@ -74,7 +74,7 @@ export class ChatTemplate {
   readonly name: string;
   /** Number of generation tags (open and close) in the source. */
   readonly markers: number;
-  readonly #template: Template;
+  readonly #template: PythonTemplate;
 
   constructor(source: string, options: ChatTemplateOptions = {}) {
     if (typeof source !== "string") {
@@ -82,6 +82,8 @@ export class ChatTemplate {
     }
     this.source = source;
     this.name = options.name ?? "inline";
+    // Jinja2 reads templates with universal newlines: a CRLF template renders with LF
+    source = normalizeTemplateNewlines(source);
     if (source.includes(GENERATION_START) || source.includes(GENERATION_END)) {
       throw new ChatError(
         "TEMPLATE_ERROR",
@@ -100,7 +102,7 @@ export class ChatTemplate {
       );
     }
     try {
-      this.#template = new Template(instrumented);
+      this.#template = new PythonTemplate(instrumented);
     } catch (error) {
       throw new ChatError(
         "TEMPLATE_ERROR",

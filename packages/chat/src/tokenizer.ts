@@ -65,6 +65,7 @@ export class ChatTokenizer {
   readonly #byteLength: Int32Array;
   readonly #flags: Uint8Array;
   readonly #added: Map<string, number>;
+  readonly #addedContent: Map<number, string>;
   readonly #prefix: Uint32Array;
   readonly #suffix: Uint32Array;
   readonly #mode: TokenizerMode;
@@ -146,7 +147,9 @@ export class ChatTokenizer {
       }
     }
     this.#added = new Map();
+    this.#addedContent = new Map();
     for (const t of added) {
+      this.#addedContent.set(t.id, t.content);
       const encoded = utf8.encode(t.content);
       reserve(encoded.length);
       byteStart[t.id] = used;
@@ -212,9 +215,16 @@ export class ChatTokenizer {
     const offsets = new Uint32Array(total * 2);
     ids.set(prefix, 0);
     ids.set(suffix, prefix.length + n);
-    // Metaspace tokenizers see spaces as U+2581: compare against that form (same UTF-16 positions as `text`).
+    // The normalizer (NFC) runs per text section between added tokens, as in `tokenizers`: the tokens are compared
+    // with the normalized text, and their offsets mapped back to the raw text through the alignment.
+    let normalized = text;
+    let align: { starts: Int32Array; ends: Int32Array } | undefined;
+    if (this.#mode.nfc && !isNfc(text)) {
+      ({ text: normalized, align } = this.#normalizeSections(text, raw));
+    }
+    // Metaspace tokenizers see spaces as U+2581: compare against that form (same UTF-16 positions).
     const metaspace = this.#mode.kind === "metaspace" ? this.#mode : undefined;
-    const norm = metaspace ? text.replaceAll(" ", METASPACE) : text;
+    const norm = metaspace ? normalized.replaceAll(" ", METASPACE) : normalized;
     const bytes = this.#utf8(norm);
     const nBytes = bytes.length;
     const tb = this.#bytes;
@@ -277,7 +287,7 @@ export class ChatTokenizer {
       const startU = cu;
       if ((f & FLAG_LSTRIP) !== 0) {
         // The library trimmed whitespace before this added token; HF offsets include it in the token.
-        while (p === cb && cu < text.length && isWhitespace(text.charCodeAt(cu)) && !this.#matches(bytes, p, id)) {
+        while (p === cb && cu < norm.length && isWhitespace(norm.charCodeAt(cu)) && !this.#matches(bytes, p, id)) {
           p += cbl;
           nextChar();
         }
@@ -288,7 +298,7 @@ export class ChatTokenizer {
       if (metaspace !== undefined && atSection && (f & FLAG_ADDED) === 0 && prepends(metaspace, norm, cu)) {
         // the pre-tokenizer/normalizer put a U+2581 before this section: it is in the token, not in the text
         if (len < 3 || tb[s] !== 0xe2 || tb[s + 1] !== 0x96 || tb[s + 2] !== 0x81) {
-          throw this.#mismatch(text, k, id, cu);
+          throw this.#mismatch(normalized, k, id, cu);
         }
         s += 3;
         len -= 3;
@@ -300,11 +310,11 @@ export class ChatTokenizer {
         }
       }
       if (p + len > nBytes) {
-        throw this.#mismatch(text, k, id, cu);
+        throw this.#mismatch(normalized, k, id, cu);
       }
       for (let j = 0; j < len; j++) {
         if (bytes[p + j] !== tb[s + j]) {
-          throw this.#mismatch(text, k, id, cu);
+          throw this.#mismatch(normalized, k, id, cu);
         }
       }
       const last = p + len - 1;
@@ -317,7 +327,7 @@ export class ChatTokenizer {
         nextChar();
       }
       if ((f & FLAG_RSTRIP) !== 0) {
-        while (p === cb && cu < text.length && isWhitespace(text.charCodeAt(cu))) {
+        while (p === cb && cu < norm.length && isWhitespace(norm.charCodeAt(cu))) {
           p += cbl;
           nextChar();
           endU = cu;
@@ -330,10 +340,66 @@ export class ChatTokenizer {
       throw new ChatError(
         "OFFSET_MISMATCH",
         `tokenizer ${this.name}: the tokens cover ${p} of the text's ${nBytes} UTF-8 bytes ` +
-          `(text at UTF-16 ${cu}: ${JSON.stringify(text.slice(cu, cu + 20))})`,
+          `(text at UTF-16 ${cu}: ${JSON.stringify(normalized.slice(cu, cu + 20))})`,
       );
     }
+    if (align !== undefined) {
+      // a token over normalized [s, e) covers raw [start of s, end of e - 1], as NormalizedString converts offsets
+      for (let k = 0; k < n; k++) {
+        const slot = prefix.length + k;
+        const s0 = offsets[2 * slot] as number;
+        const e0 = offsets[2 * slot + 1] as number;
+        if (e0 > s0) {
+          offsets[2 * slot] = align.starts[s0] as number;
+          offsets[2 * slot + 1] = align.ends[e0 - 1] as number;
+        }
+      }
+    }
     return { ids, offsets, contentStart: prefix.length, contentEnd: prefix.length + n };
+  }
+
+  /**
+   * The text as the tokenizer's model sees it: each section between added tokens NFC-normalized (added tokens
+   * are split off the raw text first, so `<tool_call>` followed by U+0338 stays a special token), with the raw
+   * range of every normalized UTF-16 unit. Characters NFC merges into a preceding one map to no normalized unit.
+   */
+  #normalizeSections(
+    text: string,
+    ids: ArrayLike<number>,
+  ): { text: string; align: { starts: Int32Array; ends: Int32Array } } {
+    const parts: string[] = [];
+    const starts: number[] = [];
+    const ends: number[] = [];
+    let r = 0;
+    const section = (end: number) => {
+      const s = text.slice(r, end);
+      if (!nfcAligned(s, r, parts, starts, ends)) {
+        throw new ChatError(
+          "OFFSET_MISMATCH",
+          `tokenizer ${this.name}: cannot align the NFC form of the text at UTF-16 ${r} ` +
+            `(${JSON.stringify(s.slice(0, 20))}) with the raw text`,
+        );
+      }
+      r = end;
+    };
+    for (let k = 0; k < ids.length; k++) {
+      const content = this.#addedContent.get(ids[k] as number);
+      if (content === undefined) {
+        continue;
+      }
+      const at = text.indexOf(content, r);
+      if (at < 0) {
+        throw new ChatError(
+          "OFFSET_MISMATCH",
+          `tokenizer ${this.name}: added token ${k} (${JSON.stringify(content)}) is not in the text after UTF-16 ${r}`,
+        );
+      }
+      section(at);
+      identity(content, at, parts, starts, ends);
+      r = at + content.length;
+    }
+    section(text.length);
+    return { text: parts.join(""), align: { starts: Int32Array.from(starts), ends: Int32Array.from(ends) } };
   }
 
   /** UTF-8 bytes of one token (a view: do not modify). Empty for unknown ids. */
@@ -444,9 +510,10 @@ const METASPACE = "\u2581";
 
 /** How text maps to token bytes. */
 type TokenizerMode =
-  | { kind: "byte-level" }
+  | { kind: "byte-level"; nfc: boolean }
   | {
       kind: "metaspace";
+      nfc: boolean;
       /**
        * Where a U+2581 is put before a text section (the text between added tokens): `section` every section
        * (a `Prepend` normalizer), `always` every section not starting with one, `first` only a section at text
@@ -590,7 +657,7 @@ function checkSupported(json: Record<string, unknown>, config: TokenizerConfig, 
         throw unsupported(`normalizer ${String(t.type)}`);
       }
     }
-    return { kind: "byte-level" };
+    return { kind: "byte-level", nfc: norm.length > 0 };
   }
   const metaspacePre = pre.filter((t) => t.type === "Metaspace");
   const replaces = (t: Record<string, unknown>) =>
@@ -627,5 +694,136 @@ function checkSupported(json: Record<string, unknown>, config: TokenizerConfig, 
       prepend = scheme;
     }
   }
-  return { kind: "metaspace", prepend, byteFallback: model.byte_fallback === true };
+  return {
+    kind: "metaspace",
+    prepend,
+    byteFallback: model.byte_fallback === true,
+    nfc: norm.some((t) => t.type === "NFC"),
+  };
+}
+
+/** True when `s` is in NFC (an ASCII fast path, then the engine's check). */
+function isNfc(s: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range
+  return /^[\u0000-\u007f]*$/.test(s) || s.normalize("NFC") === s;
+}
+
+/** Appends `s` (at raw UTF-16 `base`) unchanged: each unit maps to its own character. */
+function identity(s: string, base: number, parts: string[], starts: number[], ends: number[]): void {
+  parts.push(s);
+  for (let i = 0; i < s.length; ) {
+    const c = s.charCodeAt(i);
+    const w = c >= 0xd800 && c < 0xdc00 && i + 1 < s.length ? 2 : 1;
+    for (let j = 0; j < w; j++) {
+      starts.push(base + i);
+      ends.push(base + i + w);
+    }
+    i += w;
+  }
+}
+
+/**
+ * Appends NFC(`s`) with the alignment `tokenizers` computes (NormalizedString over unicode-normalization-alignments):
+ * every output character carries a change (0 kept, +1 inserted by a decomposition, -n when n characters were
+ * composed into it; a composed character adds the changes of the characters it absorbed, minus one each; changes
+ * move with their characters through canonical reordering), and alignments are then given by position: a kept or
+ * composed character takes the raw character at the cursor (and skips the n merged ones), an inserted one takes
+ * the raw character just before the cursor. So a composed character covers its starter's raw character, the
+ * marks merged into it are covered by no token, and each character of an expansion covers its source.
+ * Returns false when the NFC form cannot be walked back to the raw characters (never expected).
+ */
+function nfcAligned(s: string, base: number, parts: string[], starts: number[], ends: number[]): boolean {
+  if (isNfc(s)) {
+    identity(s, base, parts, starts, ends);
+    return true;
+  }
+  // raw characters (UTF-16 ranges) and their canonical decompositions with changes
+  const rawS: number[] = [];
+  const rawE: number[] = [];
+  const cps: number[] = [];
+  const chg: number[] = [];
+  for (let i = 0; i < s.length; ) {
+    const cp = s.codePointAt(i) as number;
+    const w = cp > 0xffff ? 2 : 1;
+    rawS.push(base + i);
+    rawE.push(base + i + w);
+    let k = 0;
+    for (const d of String.fromCodePoint(cp).normalize("NFD")) {
+      cps.push(d.codePointAt(0) as number);
+      chg.push(k === 0 ? 0 : 1);
+      k++;
+    }
+    i += w;
+  }
+  // canonical ordering (NFD of the whole string): the changes move with their characters; each code point takes
+  // the earliest unused decomposed one (the sort is stable)
+  const used = new Uint8Array(cps.length);
+  const seq: number[] = [];
+  const seqChg: number[] = [];
+  let first = 0;
+  for (const d of s.normalize("NFD")) {
+    const cp = d.codePointAt(0) as number;
+    while (first < cps.length && used[first] === 1) {
+      first++;
+    }
+    let j = first;
+    while (j < cps.length && (used[j] === 1 || cps[j] !== cp)) {
+      j++;
+    }
+    if (j >= cps.length) {
+      return false;
+    }
+    used[j] = 1;
+    seq.push(cp);
+    seqChg.push(chg[j] as number);
+  }
+  // composition: each NFC character consumes its decomposition from the ordered sequence
+  const taken = new Uint8Array(seq.length);
+  let q = 0;
+  let pos = 0;
+  for (const o of s.normalize("NFC")) {
+    while (q < seq.length && taken[q] === 1) {
+      q++;
+    }
+    if (q >= seq.length) {
+      return false;
+    }
+    const cp = o.codePointAt(0) as number;
+    let change = seqChg[q] as number;
+    taken[q] = 1;
+    if (seq[q] !== cp) {
+      const d = Array.from(o.normalize("NFD"), (x) => x.codePointAt(0) as number);
+      if (d[0] !== seq[q]) {
+        return false;
+      }
+      for (let m = 1; m < d.length; m++) {
+        let j = q + 1;
+        while (j < seq.length && (taken[j] === 1 || seq[j] !== d[m])) {
+          j++;
+        }
+        if (j >= seq.length) {
+          return false;
+        }
+        taken[j] = 1;
+        change += (seqChg[j] as number) - 1;
+      }
+    }
+    // an inserted character takes the raw character before the cursor (`alignments[idx - 1]` in tokenizers)
+    let st = pos > 0 ? (rawS[pos - 1] as number) : base;
+    let en = pos > 0 ? (rawE[pos - 1] as number) : base;
+    if (change <= 0) {
+      if (pos >= rawS.length) {
+        return false;
+      }
+      st = rawS[pos] as number;
+      en = rawE[pos] as number;
+      pos += 1 - change;
+    }
+    parts.push(o);
+    for (let u = 0; u < o.length; u++) {
+      starts.push(st);
+      ends.push(en);
+    }
+  }
+  return true;
 }

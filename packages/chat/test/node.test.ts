@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ChatError } from "../src/errors.js";
-import { loadChatTemplate, loadTokenizer } from "../src/node.js";
+import { chooseTemplateForModelDir, loadChatTemplate, loadTokenizer } from "../src/node.js";
+import { qwenTokenizer } from "./qwen.js";
 import { tinyTokenizerJson } from "./tiny.js";
 
 const dir = mkdtempSync(join(tmpdir(), "logitpack-chat-"));
@@ -65,8 +66,33 @@ describe("loadChatTemplate (--chat-template value)", () => {
     } catch (error) {
       expect((error as ChatError).code).toBe("TEMPLATE_NOT_FOUND");
       expect((error as ChatError).flag).toBe("--chat-template");
-      expect((error as ChatError).message).toMatch(/qwen, seed-000/);
+      expect((error as ChatError).message).toMatch(/qwen, qwen3, qwen2\.5, llama3, gemma3, seed-000/);
     }
     expect(() => loadChatTemplate("{{ messages[0].content }}")).toThrow(/0 assistant tokens/);
+  });
+});
+
+describe("chooseTemplateForModelDir", () => {
+  it("reads model_type and the tokenizer's template from the folder; the stock Qwen3 template gets qwen3", () => {
+    const dir = mkdtempSync(join(tmpdir(), "chat-choose-"));
+    try {
+      writeFileSync(join(dir, "config.json"), JSON.stringify({ model_type: "qwen3" }));
+      writeFileSync(
+        join(dir, "tokenizer_config.json"),
+        JSON.stringify({ chat_template: qwenTokenizer().config.chat_template }),
+      );
+      const r = chooseTemplateForModelDir(dir);
+      expect([r.template, r.modelType, r.choice.matchesTokenizerTemplate]).toEqual(["qwen3", "qwen3", true]);
+      writeFileSync(join(dir, "tokenizer_config.json"), "{}");
+      writeFileSync(join(dir, "chat_template.jinja"), "{% generation %}{{ messages }}{% endgeneration %}");
+      expect(chooseTemplateForModelDir(dir)).toMatchObject({ template: undefined, ownTemplateHasMarkers: true });
+      rmSync(join(dir, "chat_template.jinja"));
+      writeFileSync(join(dir, "config.json"), JSON.stringify({ model_type: "mistral" }));
+      const none = chooseTemplateForModelDir(dir);
+      expect(none.template).toBeUndefined();
+      expect(none.choice.reason).toContain('model_type "mistral"');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -222,7 +222,7 @@ describe("Qwen3: base models", () => {
   });
 });
 
-describe("Qwen3: built-in `qwen` renders exactly like the stock template", () => {
+describe("Qwen3: built-in `qwen` renders like the stock template in the JS engine (transformers: conformance.test.ts)", () => {
   const stock = new Template(QWEN3_STOCK_TEMPLATE);
   const builtinPlain = new Template(BUILTIN_TEMPLATES.qwen as string);
 

@@ -1,47 +1,56 @@
 /**
  * Codec benchmarks: `pnpm --filter @logitpack/codec bench` (or `pnpm bench` at the root).
- * Everything runs on the main thread (one core); each figure is the median of 3 runs, measured side by side.
+ *
+ * One realistic shard's rows are written by every writer (ours; pyarrow with its defaults, which is how the Python
+ * tool writes, and with zstd; DuckDB with zstd) and each file is read by every reader to the flat arrays a training
+ * loop uses: ours on this thread and on worker threads (`readShards`), pyarrow `read_table` + numpy (one thread, all
+ * threads), DuckDB (one thread, to Arrow + the same numpy step) and hyparquet. Python rows need a Python with
+ * pyarrow and numpy (`LOGITPACK_PYTHON`, else python3; duckdb optional); without one they are skipped with a note.
+ * Figures are medians of several runs after a warm-up, measured side by side in one process run: wall tokens/s and,
+ * steadier on a shared machine, tokens per CPU-second of the reading process (all its threads).
  */
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
-import { parquetReadObjects } from "hyparquet";
-import { batchTokens, encodeNucleusSample, type NucleusInput, toSparseTargets, zstdBackend } from "../src/index.js";
-import { zstdDecompress } from "../src/internal/zstd.js";
-import { fileSource, openLogitFileAt, writeLogitFileAt } from "../src/node.js";
-import { duckCopy, SEED_SELECT, writeRowsJson } from "../test/duckdb.js";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { encodeNucleusSample, type NucleusInput, zstdBackend } from "../src/index.js";
+import { writeLogitFileAt } from "../src/node.js";
+import { findPython } from "../test/python.js";
+import { writeRowsJson } from "../test/rows-json.js";
 import { rng, sampleInput } from "./shard.js";
 
 const TOKENS = Number(process.env.BENCH_TOKENS ?? 300_000);
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const THREADS = Math.max(2, cpus().length);
 const dir = mkdtempSync(join(tmpdir(), "logitpack-bench-"));
+const here = dirname(fileURLToPath(import.meta.url));
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)] as number;
 }
 
-/**
- * Median wall seconds of `runs` runs after one warm-up run. Also records the median CPU seconds of this process
- * (all its threads, GC included) in `cpu`: on a shared machine that is the steadier "one core" figure.
- */
-const cpu = new Map<string, number>();
-async function timed(runs: number, f: () => Promise<void> | void, label = ""): Promise<number> {
-  await f(); // warm-up (JIT, caches), not counted
-  const times: number[] = [];
+interface Timing {
+  wall: number;
+  cpu: number;
+}
+
+/** Median wall and CPU seconds (this process, all threads, GC included) of `runs` runs after one warm-up run. */
+async function timed(runs: number, f: () => Promise<void> | void): Promise<Timing> {
+  await f();
+  const walls: number[] = [];
   const cpuTimes: number[] = [];
   for (let i = 0; i < runs; i++) {
     const c = process.cpuUsage();
     const t = performance.now();
     await f();
-    times.push((performance.now() - t) / 1000);
+    walls.push((performance.now() - t) / 1000);
     const d = process.cpuUsage(c);
     cpuTimes.push((d.user + d.system) / 1e6);
   }
-  cpu.set(label, median(cpuTimes));
-  return median(times);
+  return { wall: median(walls), cpu: median(cpuTimes) };
 }
-
-const perCpu = (label: string) => ` (${fmt(tokens / (cpu.get(label) as number))} tokens per CPU-second)`;
 
 const fmt = (x: number) => (x >= 1e6 ? `${(x / 1e6).toFixed(2)} M` : `${(x / 1e3).toFixed(0)} k`);
 
@@ -62,75 +71,135 @@ const pct = (p: number) => counts[Math.floor((counts.length - 1) * p)];
 console.log(
   `# codec benchmark: ${inputs.length} samples, ${tokens} tokens, nucleus mean ${(entries / tokens).toFixed(2)} (median ${pct(0.5)}, p90 ${pct(0.9)}, p99 ${pct(0.99)}, max ${pct(1)}), 24 sampled`,
 );
-console.log(`# node ${process.version}, ${cpus()[0]?.model ?? "cpu"}, zstd ${zstdBackend()}`);
+console.log(
+  `# node ${process.version}, ${cpus()[0]?.model ?? "cpu"} x ${cpus().length}, zstd ${zstdBackend()}, load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ")}`,
+);
 
-// 2. encode (quantize + pack) and write (Parquet + zstd) to disk
+// 2. encode and write ours
 let rows = inputs.map(encodeNucleusSample);
 const tEncode = await timed(3, () => {
   rows = inputs.map(encodeNucleusSample);
 });
-const path = join(dir, "shard.parquet");
+const ours = join(dir, "ours.parquet");
 const tWrite = await timed(3, async () => {
-  await writeLogitFileAt(path, rows);
+  await writeLogitFileAt(ours, rows);
 });
-const size = statSync(path).size;
-console.log(`encode (quantize + pack): ${fmt(tokens / tEncode)} tokens/s`);
-console.log(`write (Parquet, zstd, to disk): ${fmt(tokens / tWrite)} tokens/s`);
-console.log(`encode + write: ${fmt(tokens / (tEncode + tWrite))} tokens/s`);
-console.log(`size: ${(size / 1e6).toFixed(1)} MB, ${(size / tokens).toFixed(1)} bytes/token`);
+console.log(`encode (quantize + pack): ${fmt(tokens / tEncode.wall)} tokens/s`);
+console.log(`write (Parquet, zstd, to disk): ${fmt(tokens / tWrite.wall)} tokens/s`);
 
-// 3. decode from disk to typed arrays
-const decode = async (p: string) => {
-  const file = await openLogitFileAt(p);
-  let n = 0;
-  for await (const b of file.batches()) {
-    n += batchTokens(b);
+// 3. the same rows from the other writers
+const files: { label: string; path: string }[] = [{ label: "@logitpack/codec (ours)", path: ours }];
+const py = findPython(["pyarrow", "numpy"]);
+const pyScript = join(here, "pyread.py");
+if (py.python) {
+  const source = join(dir, "source.parquet");
+  await writeLogitFileAt(source, rows, { compression: "none" });
+  const snappy = join(dir, "pyarrow-default.parquet");
+  const zstd = join(dir, "pyarrow-zstd.parquet");
+  const w = spawnSync(py.python, [pyScript, "write", source, snappy, zstd], { encoding: "utf8" });
+  if (w.status !== 0) {
+    throw new Error(`pyarrow writer failed: ${w.stderr}`);
   }
-  if (n !== tokens) {
-    throw new Error(`decoded ${n} tokens, wrote ${tokens}`);
-  }
-};
-await decode(path);
-const tDecode = await timed(5, () => decode(path), "decode");
-console.log(`decode from disk -> typed arrays: ${fmt(tokens / tDecode)} tokens/s${perCpu("decode")}`);
-const tTargets = await timed(3, async () => {
-  const file = await openLogitFileAt(path);
-  for await (const b of file.batches()) {
-    if (b.layout !== "importance") {
-      toSparseTargets(b, { k: 16 });
-    }
-  }
-});
-console.log(`decode + [T,16] sparse targets: ${fmt(tokens / tTargets)} tokens/s`);
-
-// 4. hyparquet's generic reader on the same file, same zstd
-const compressors = { ZSTD: (input: Uint8Array, n: number) => zstdDecompress(input, n).slice() };
-const generic = async () => {
-  const rowsRead = await parquetReadObjects({ file: await fileSource(path), compressors, utf8: false });
-  let n = 0;
-  for (const row of rowsRead) {
-    n += row["num_tokens"] as number;
-  }
-  if (n !== tokens) {
-    throw new Error("hyparquet decoded a different number of tokens");
-  }
-};
-const tGeneric = await timed(3, generic, "generic");
-console.log(
-  `hyparquet parquetReadObjects (same file, same zstd): ${fmt(tokens / tGeneric)} tokens/s${perCpu("generic")}`,
-);
-console.log(
-  `ratio ours / hyparquet: ${(tGeneric / tDecode).toFixed(1)}x wall, ${((cpu.get("generic") as number) / (cpu.get("decode") as number)).toFixed(1)}x CPU`,
-);
-
-// 5. the same rows as another writer lays them out (DuckDB: dictionary pages, like pyarrow's defaults)
+  rmSync(source);
+  files.push({ label: "pyarrow defaults (dictionary, snappy, 1 row group)", path: snappy });
+  files.push({ label: "pyarrow zstd", path: zstd });
+} else {
+  console.log(`# pyarrow rows skipped: ${py.reason}`);
+}
 const json = join(dir, "rows.json");
 writeRowsJson(rows, json);
-const duckPath = join(dir, "duck.parquet");
-await duckCopy(json, SEED_SELECT, duckPath, "FORMAT parquet, COMPRESSION zstd");
-const tDuck = await timed(3, () => decode(duckPath), "duck");
+const duckPath = join(dir, "duckdb-zstd.parquet");
+const duck = spawnSync(process.execPath, [...process.execArgv, join(here, "duckdb-write.ts"), json, duckPath], {
+  encoding: "utf8",
+});
+if (duck.status !== 0) {
+  throw new Error(`DuckDB writer failed: ${duck.stderr}`);
+}
+rmSync(json);
+files.push({ label: "DuckDB zstd", path: duckPath });
+
+// 4. readers, each (reader, file) in a fresh process (bench/read.ts): a reader measured in a process that earlier
+// generated hundreds of MB of rows or loaded DuckDB's addon runs up to 40% slower than on its own
+inputs.length = 0;
+rows = [];
+const readScript = join(here, "read.ts");
+const readIn = (reader: string, path: string, runs: number): Timing => {
+  const out = spawnSync(
+    process.execPath,
+    [...process.execArgv, readScript, reader, path, String(runs), String(tokens)],
+    {
+      encoding: "utf8",
+    },
+  );
+  if (out.status !== 0) {
+    throw new Error(`${reader} on ${path} failed: ${out.stderr}`);
+  }
+  return JSON.parse(out.stdout.trim().split("\n").pop() as string) as Timing;
+};
+
+interface Row {
+  label: string;
+  bytesPerToken: number;
+  ours: Timing;
+  ourThreads: Timing;
+  hyparquet: Timing;
+  python: Record<string, Timing>;
+}
+const table: Row[] = files.map(({ label, path }) => ({
+  label,
+  bytesPerToken: statSync(path).size / tokens,
+  ours: readIn("ours", path, RUNS),
+  ourThreads: readIn("threads", path, 3),
+  hyparquet: readIn("hyparquet", path, 1),
+  python: {},
+}));
+if (py.python) {
+  const out = spawnSync(py.python, [pyScript, "read", "3", ...files.map((f) => f.path)], {
+    encoding: "utf8",
+    maxBuffer: 1 << 24,
+  });
+  if (out.status !== 0) {
+    throw new Error(`pyarrow reader failed: ${out.stderr}`);
+  }
+  for (const line of out.stdout.trim().split("\n")) {
+    const m = JSON.parse(line) as { reader: string; file: string; wall: number; cpu: number; tokens: number };
+    if (m.tokens !== tokens) {
+      throw new Error(`${m.reader} decoded ${m.tokens} tokens of ${m.file}, wrote ${tokens}`);
+    }
+    const row = table[files.findIndex((f) => f.path === m.file)] as Row;
+    row.python[m.reader] = { wall: m.wall, cpu: m.cpu };
+  }
+}
+
+// 5. the table: tokens/s (wall) and tokens per CPU-second, ratios ours / theirs
+const rate = (t: Timing | undefined) => (t ? `${fmt(tokens / t.wall)} (${fmt(tokens / t.cpu)}/CPU-s)` : "n/a");
+const ratio = (a: Timing, b: Timing | undefined) =>
+  b ? `${(b.wall / a.wall).toFixed(2)}x (${(b.cpu / a.cpu).toFixed(2)}x CPU)` : "n/a";
+console.log("");
 console.log(
-  `decode DuckDB-written file (dictionary pages, zstd, ${(statSync(duckPath).size / tokens).toFixed(1)} bytes/token): ${fmt(tokens / tDuck)} tokens/s${perCpu("duck")}`,
+  `| file (writer) | bytes/token | ours, 1 thread | pyarrow, 1 thread | ours / pyarrow 1T | pyarrow, all threads | ours, ${THREADS} worker threads (8 shards) | ours threads / pyarrow all | DuckDB, 1 thread | hyparquet |`,
 );
-console.log(`peak RSS: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+for (const t of table) {
+  console.log(
+    `| ${t.label} | ${t.bytesPerToken.toFixed(1)} | ${rate(t.ours)} | ${rate(t.python["pyarrow-1"])} | ${ratio(t.ours, t.python["pyarrow-1"])} | ${rate(t.python["pyarrow-all"])} | ${rate(t.ourThreads)} | ${ratio(t.ourThreads, t.python["pyarrow-all"])} | ${rate(t.python["duckdb-1"])} | ${rate(t.hyparquet)} |`,
+  );
+}
+console.log("(tokens/s, wall, median; in parentheses tokens per CPU-second of the reading process, all its threads)");
+
+// 6. the cost of page checksum verification, and sparse targets
+const withCrc = readIn("ours", ours, RUNS);
+const withoutCrc = readIn("ours-unverified", ours, RUNS);
+console.log(
+  `\nours, page CRC32 verified: ${rate(withCrc)}; not verified: ${rate(withoutCrc)}; cost ${((withCrc.cpu / withoutCrc.cpu - 1) * 100).toFixed(1)}% CPU`,
+);
+const tTargets = readIn("targets", ours, 3);
+console.log(`decode + [T,16] sparse targets: ${rate(tTargets)}`);
+console.log(
+  `# load average at the end ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ")}; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`,
+);
 rmSync(dir, { recursive: true, force: true });

@@ -18,6 +18,24 @@ export type BatchColumns = Readonly<Record<string, DecodedColumn | undefined>>;
 interface Ctx {
   firstRow: number;
   file?: string;
+  /** Ids must be below this: the teacher's logits width from the settings, else 2^18. */
+  idLimit: number;
+}
+
+/** The id limit when a file does not record its teacher's logits width: what 18-bit packing can hold. */
+export const MAX_ID_LIMIT = 1 << 18;
+
+/** Dataset indices must be >= 0. */
+function checkIndex(index: Int32Array, ctx: Ctx): void {
+  for (let r = 0; r < index.length; r++) {
+    if ((index[r] as number) < 0) {
+      throw new CodecError("INVALID_VALUE", `index ${index[r]} (need >= 0)`, {
+        file: ctx.file,
+        row: ctx.firstRow + r,
+        column: "index",
+      });
+    }
+  }
 }
 
 function need(cols: BatchColumns, name: string, ctx: Ctx): DecodedColumn {
@@ -102,6 +120,7 @@ function mergeHighBits(low: DecodedColumn, high: DecodedColumn, names: [string, 
   const ho = high.rowOffsets as Int32Array;
   const hb = high.values as Uint8Array;
   const rows = lo.length - 1;
+  const limit = ctx.idLimit;
   for (let r = 0; r < rows; r++) {
     const e0 = lo[r] as number;
     const n = (lo[r + 1] as number) - e0;
@@ -129,6 +148,20 @@ function mergeHighBits(low: DecodedColumn, high: DecodedColumn, names: [string, 
     const b = hb[h0 + full] as number;
     for (let j = 0; j < (n & 3); j++) {
       ids[e + j] = (ids[e + j] as number) | (((b >>> (j << 1)) & 3) << 16);
+    }
+    if (limit < MAX_ID_LIMIT) {
+      let max = 0;
+      for (let e = e0; e < e0 + n; e++) {
+        const v = ids[e] as number;
+        max = Math.max(v, max);
+      }
+      if (max >= limit) {
+        throw new CodecError(
+          "INVALID_VALUE",
+          `entry ${ids.subarray(e0, e0 + n).indexOf(max)}: id ${max} is outside the teacher's ${limit} logits (settings logitsWidth)`,
+          { file: ctx.file, row: ctx.firstRow + r, column: names[1] },
+        );
+      }
     }
   }
   return ids;
@@ -229,8 +262,14 @@ function rowOffsetsFrom(numTokens: Int32Array, ctx: Ctx): Int32Array {
 }
 
 /** Build a validated nucleus batch from decoded columns of the seed layout. */
-export function decodeNucleusBatch(cols: BatchColumns, numRows: number, firstRow: number, file?: string): NucleusBatch {
-  const ctx: Ctx = { firstRow, file };
+export function decodeNucleusBatch(
+  cols: BatchColumns,
+  numRows: number,
+  firstRow: number,
+  file?: string,
+  idLimit = MAX_ID_LIMIT,
+): NucleusBatch {
+  const ctx: Ctx = { firstRow, file, idLimit };
   const numTokens = need(cols, "num_tokens", ctx).values as Int32Array;
   const rowOffsets = rowOffsetsFrom(numTokens, ctx);
   for (const name of ["top_counts", "top_min", "top_max", "sampled_min", "sampled_max", "logsumexp"]) {
@@ -280,10 +319,12 @@ export function decodeNucleusBatch(cols: BatchColumns, numRows: number, firstRow
   checkBounds(sampled.min, sampled.max, rowOffsets, ["sampled_min", "sampled_max"], ctx);
   const logsumexp = need(cols, "logsumexp", ctx).values as Float64Array;
   checkFinite(logsumexp, rowOffsets, "logsumexp", ctx);
+  const index = need(cols, "index", ctx).values as Int32Array;
+  checkIndex(index, ctx);
   return {
     layout: "nucleus",
     numRows,
-    index: need(cols, "index", ctx).values as Int32Array,
+    index,
     rowOffsets,
     top,
     sampled,
@@ -304,8 +345,9 @@ export function decodeNucleusU8Batch(
   numRows: number,
   firstRow: number,
   file?: string,
+  idLimit = MAX_ID_LIMIT,
 ): NucleusBatch {
-  const ctx: Ctx = { firstRow, file };
+  const ctx: Ctx = { firstRow, file, idLimit };
   const numTokens = need(cols, "num_tokens", ctx).values as Int32Array;
   const rowOffsets = rowOffsetsFrom(numTokens, ctx);
   const P = rowOffsets[numRows] as number;
@@ -360,6 +402,7 @@ export function decodeNucleusU8Batch(
   const index = indexCol
     ? (indexCol.values as Int32Array)
     : Int32Array.from({ length: numRows }, (_, r) => firstRow + r);
+  checkIndex(index, ctx);
   return { layout: "nucleus-u8", numRows, index, rowOffsets, top, sampled, logsumexp, levels: 255, firstRow };
 }
 
@@ -370,8 +413,9 @@ export function decodeImportanceBatch(
   firstRow: number,
   temperature: number,
   file?: string,
+  idLimit = MAX_ID_LIMIT,
 ): ImportanceBatch {
-  const ctx: Ctx = { firstRow, file };
+  const ctx: Ctx = { firstRow, file, idLimit };
   const numTokens = need(cols, "num_tokens", ctx).values as Int32Array;
   const rowOffsets = rowOffsetsFrom(numTokens, ctx);
   for (const name of ["is_counts", "is_min", "is_max", "logsumexp", "logsumexp_t"]) {
@@ -402,10 +446,12 @@ export function decodeImportanceBatch(
   const logsumexpT = need(cols, "logsumexp_t", ctx).values as Float64Array;
   checkFinite(logsumexp, rowOffsets, "logsumexp", ctx);
   checkFinite(logsumexpT, rowOffsets, "logsumexp_t", ctx);
+  const index = need(cols, "index", ctx).values as Int32Array;
+  checkIndex(index, ctx);
   return {
     layout: "importance",
     numRows,
-    index: need(cols, "index", ctx).values as Int32Array,
+    index,
     rowOffsets,
     drawn,
     draws: draws.values as Uint16Array,

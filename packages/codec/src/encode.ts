@@ -85,7 +85,7 @@ export function encodeNucleusSample(input: NucleusInput): EncodedRow {
   }
   return {
     layout: "nucleus",
-    index: input.index,
+    index: checkIndexArg(input.index),
     numTokens,
     columns: {
       top_indices_low: top.low,
@@ -192,7 +192,7 @@ export function encodeImportanceSample(input: ImportanceInput): EncodedRow {
   const enc = encodeSparse(input.ids, input.logits, numTokens, counts);
   return {
     layout: "importance",
-    index: input.index,
+    index: checkIndexArg(input.index),
     numTokens,
     columns: {
       is_indices_low: enc.low,
@@ -283,3 +283,11 @@ function encodeImportanceStored(s: ImportanceSample): EncodedRow {
 }
 
 export { QUANT_LEVELS };
+
+/** A dataset index is an int32 >= 0 (readers reject negative ones). */
+function checkIndexArg(index: number): number {
+  if (!(Number.isInteger(index) && index >= 0 && index <= 0x7fffffff)) {
+    throw new CodecError("INVALID_VALUE", `index ${index} (expected an integer in [0, 2^31 - 1])`, { column: "index" });
+  }
+  return index;
+}

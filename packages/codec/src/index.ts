@@ -26,7 +26,7 @@ export {
 } from "./layout.js";
 export { MAX_VOCAB, packedHighLength, packIndices, unpackIndices } from "./pack.js";
 export { dequantizeRange, QUANT_LEVELS, quantizationErrorBound, quantizeRange, roundHalfEven } from "./quantize.js";
-export type { ColumnBatch, OpenOptions, RowRange } from "./read.js";
+export type { ColumnBatch, OpenOptions, RowRange, VerifyProblem, VerifyReport } from "./read.js";
 export { LogitFile, openLogitFile } from "./read.js";
 export type { ByteSource, UrlSource, UrlSourceOptions } from "./source.js";
 export { memorySource, urlSource } from "./source.js";

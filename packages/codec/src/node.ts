@@ -104,3 +104,5 @@ export async function writeLogitFileAt(
     throw error;
   }
 }
+
+export { type ReadShardsOptions, readShards, type ShardBatch } from "./shards.js";

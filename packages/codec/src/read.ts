@@ -5,6 +5,7 @@ import {
   decodeImportanceBatch,
   decodeNucleusBatch,
   decodeNucleusU8Batch,
+  MAX_ID_LIMIT,
   sampleAt,
   sliceBatch,
 } from "./decode.js";
@@ -30,6 +31,11 @@ export interface OpenOptions {
   name?: string;
   /** Decompressors for codecs the codec does not bundle (LZ4...), or faster ones. */
   decompressors?: Partial<Record<CodecName, Decompressor>>;
+  /**
+   * Check the CRC32 of every page that carries one (our writer's pages do; pyarrow's with `write_page_checksum`),
+   * so a damaged page is a `CORRUPT_FILE` error instead of wrong values. Default true.
+   */
+  verifyChecksums?: boolean;
 }
 
 export interface RowRange {
@@ -37,6 +43,29 @@ export interface RowRange {
   rowStart?: number;
   /** End row, exclusive (default: all rows). */
   rowEnd?: number;
+}
+
+/** One problem `LogitFile.verify` found. */
+export interface VerifyProblem {
+  /** The row group that failed to decode (none of its rows are usable). */
+  rowGroup: number;
+  /** Its rows, [first, end). */
+  rows: [number, number];
+  /** The offending row (file row number) and column, when the error names them. */
+  row?: number;
+  column?: string;
+  code: CodecError["code"];
+  /** One line, naming file, row and column where known. */
+  message: string;
+}
+
+export interface VerifyReport {
+  file: string | undefined;
+  /** Rows and tokens that decoded cleanly. */
+  rows: number;
+  tokens: number;
+  rowGroups: number;
+  problems: VerifyProblem[];
 }
 
 /** A raw column projection of some rows: decoded values and row offsets per requested column. */
@@ -92,6 +121,9 @@ function asCodecError(error: unknown, file: string | undefined): CodecError {
 }
 
 const decoder = new TextDecoder();
+
+/** Row groups above this many compressed bytes are read column by column (see `readLargeGroup`). */
+const LARGE_GROUP_BYTES = 32 << 20;
 
 export class LogitFile {
   readonly info: FileInfo;
@@ -150,6 +182,7 @@ export class LogitFile {
       keyValueMetadata: kv,
       columns: [...pq.leaves.keys()],
       createdBy: pq.metadata.created_by,
+      idLimit: idLimitOf(settings, name),
     };
     this.kinds = valueKinds(layout, pq.leaves);
   }
@@ -164,20 +197,12 @@ export class LogitFile {
 
   /** Decode some columns of row group `g` (projection). */
   async readGroupColumns(g: number, names?: readonly string[]): Promise<ColumnBatch> {
-    const rg = this.group(g);
-    return this.decodeGroup(
-      g,
-      rg,
-      names ?? [...this.kinds.keys()],
-      await this.fetchGroup(rg, names ?? [...this.kinds.keys()]),
-    );
+    return this.readGroup(g, names ?? [...this.kinds.keys()]);
   }
 
   /** Row group `g` fully decoded and validated. */
   async readBatch(g: number): Promise<LogitBatch> {
-    const rg = this.group(g);
-    const names = [...this.kinds.keys()];
-    return this.toBatch(this.decodeGroup(g, rg, names, await this.fetchGroup(rg, names)));
+    return this.toBatch(await this.readGroup(g, [...this.kinds.keys()]));
   }
 
   /**
@@ -188,15 +213,31 @@ export class LogitFile {
     const { start, end } = this.range(range);
     const names = [...this.kinds.keys()];
     const groups = this.groupsFor(start, end);
-    let next = groups.length > 0 ? this.fetchGroup(this.group(groups[0] as number), names) : undefined;
+    const prefetch = (i: number): Promise<Uint8Array[]> | undefined => {
+      const g = groups[i];
+      if (g === undefined || this.isLarge(this.group(g))) {
+        return undefined;
+      }
+      const p = this.fetchGroup(this.group(g), names);
+      p.catch(() => undefined);
+      return p;
+    };
+    let next = prefetch(0);
     for (let i = 0; i < groups.length; i++) {
       const g = groups[i] as number;
-      const bytes = await (next as Promise<Uint8Array[]>);
-      next = i + 1 < groups.length ? this.fetchGroup(this.group(groups[i + 1] as number), names) : undefined;
-      next?.catch(() => undefined);
+      const rg = this.group(g);
       let batch: LogitBatch;
       try {
-        batch = this.toBatch(this.decodeGroup(g, this.group(g), names, bytes));
+        let cols: ColumnBatch;
+        if (next) {
+          const bytes = await next;
+          next = prefetch(i + 1);
+          cols = this.decodeGroup(g, rg, names, bytes);
+        } else {
+          cols = await this.readLargeGroup(g, rg, names);
+          next = prefetch(i + 1);
+        }
+        batch = this.toBatch(cols);
       } catch (error) {
         throw asCodecError(error, this.name);
       }
@@ -219,9 +260,40 @@ export class LogitFile {
     }
     const { start, end } = this.range(range);
     for (const g of this.groupsFor(start, end)) {
-      const rg = this.group(g);
-      yield this.decodeGroup(g, rg, names, await this.fetchGroup(rg, names));
+      yield await this.readGroup(g, names);
     }
+  }
+
+  /**
+   * Decode every row of every row group and report every problem found, not only the first: one entry per row group
+   * that fails (decoding stops at the first problem inside a row group; the next row group is still read). For
+   * `verify` and resume: a shard is good when `problems` is empty. Never throws for damaged contents.
+   */
+  async verify(): Promise<VerifyReport> {
+    const problems: VerifyProblem[] = [];
+    let tokens = 0;
+    let rows = 0;
+    const groups = this.pq.metadata.row_groups.length;
+    for (let g = 0; g < groups; g++) {
+      const firstRow = this.pq.groupStarts[g] as number;
+      const numRows = Number((this.pq.metadata.row_groups[g] as RowGroup).num_rows);
+      try {
+        const batch = await this.readBatch(g);
+        tokens += batchTokens(batch);
+        rows += batch.numRows;
+      } catch (error) {
+        const e = asCodecError(error, this.name);
+        problems.push({
+          rowGroup: g,
+          rows: [firstRow, firstRow + numRows],
+          code: e.code,
+          message: e.message,
+          ...(e.row !== undefined ? { row: e.row } : {}),
+          ...(e.column !== undefined ? { column: e.column } : {}),
+        });
+      }
+    }
+    return { file: this.name, rows, tokens, rowGroups: groups, problems };
   }
 
   /** The dataset index of every row, reading only the `index` column (what resume needs). */
@@ -338,56 +410,129 @@ export class LogitFile {
     }
   }
 
+  /** Fetch and decode columns of row group `g`: in one request, or column by column for a large row group. */
+  private async readGroup(g: number, names: readonly string[]): Promise<ColumnBatch> {
+    const rg = this.group(g);
+    return this.isLarge(rg)
+      ? this.readLargeGroup(g, rg, names)
+      : this.decodeGroup(g, rg, names, await this.fetchGroup(rg, names));
+  }
+
+  /** A row group too large to hold compressed in memory at once (pyarrow's default: the whole shard). */
+  private isLarge(rg: RowGroup): boolean {
+    const bytes =
+      Number(rg.total_compressed_size ?? 0) ||
+      rg.columns.reduce((s, c) => s + Number(c.meta_data?.total_compressed_size ?? 0), 0);
+    return bytes > LARGE_GROUP_BYTES;
+  }
+
+  /**
+   * A large row group, column by column: the next column chunk is read while the current one is decoded, so I/O
+   * overlaps decoding and at most two compressed column chunks are held (not the whole row group).
+   */
+  private async readLargeGroup(g: number, rg: RowGroup, names: readonly string[]): Promise<ColumnBatch> {
+    const numRows = Number(rg.num_rows);
+    const firstRow = this.pq.groupStarts[g] as number;
+    const columns: Record<string, DecodedColumn> = {};
+    const fetchOne = (k: number): Promise<Uint8Array[]> | undefined => {
+      const name = names[k];
+      if (name === undefined) {
+        return undefined;
+      }
+      const p = this.fetchGroup(rg, [name]);
+      p.catch(() => undefined);
+      return p;
+    };
+    let next = fetchOne(0);
+    for (let k = 0; k < names.length; k++) {
+      const [bytes] = await (next as Promise<Uint8Array[]>);
+      next = fetchOne(k + 1);
+      const name = names[k] as string;
+      columns[name] = this.decodeColumn(g, rg, name, bytes as Uint8Array, firstRow, numRows);
+    }
+    return { firstRow, numRows, columns };
+  }
+
   private decodeGroup(g: number, rg: RowGroup, names: readonly string[], bytes: Uint8Array[]): ColumnBatch {
     const numRows = Number(rg.num_rows);
     const firstRow = this.pq.groupStarts[g] as number;
     const columns: Record<string, DecodedColumn> = {};
     names.forEach((name, k) => {
-      const { chunk, leaf } = this.chunkFor(rg, name);
-      try {
-        columns[name] = decodeChunk(bytes[k] as Uint8Array, chunk, leaf, numRows, this.kinds.get(name) as ValueKind, {
-          decompressors: this.options.decompressors,
-          file: this.name,
-        });
-      } catch (error) {
-        if (error instanceof CodecError) {
-          const row = error.row !== undefined ? firstRow + error.row : undefined;
-          const ctx = new CodecError(
-            error.code,
-            `${error.message.replace(/^\[codec\] (row \d+: )?/, "")} (row group ${g}, rows ${firstRow}..${firstRow + numRows - 1})`,
-            {
-              file: this.name,
-              row,
-              column: name,
-            },
-            { cause: error.cause },
-          );
-          throw ctx;
-        }
-        throw new CodecError(
-          "CORRUPT_FILE",
-          (error as Error).message,
-          { file: this.name, column: name },
-          { cause: error },
-        );
-      }
+      columns[name] = this.decodeColumn(g, rg, name, bytes[k] as Uint8Array, firstRow, numRows);
     });
     return { firstRow, numRows, columns };
+  }
+
+  private decodeColumn(
+    g: number,
+    rg: RowGroup,
+    name: string,
+    bytes: Uint8Array,
+    firstRow: number,
+    numRows: number,
+  ): DecodedColumn {
+    const { chunk, leaf } = this.chunkFor(rg, name);
+    try {
+      return decodeChunk(bytes, chunk, leaf, numRows, this.kinds.get(name) as ValueKind, {
+        decompressors: this.options.decompressors,
+        file: this.name,
+        verifyChecksums: this.options.verifyChecksums,
+      });
+    } catch (error) {
+      if (error instanceof CodecError) {
+        const row = error.row !== undefined ? firstRow + error.row : undefined;
+        throw new CodecError(
+          error.code,
+          `${error.message.replace(/^\[codec\] (row \d+: )?/, "")} (row group ${g}, rows ${firstRow}..${firstRow + numRows - 1})`,
+          { file: this.name, row, column: name },
+          { cause: error.cause },
+        );
+      }
+      throw new CodecError(
+        "CORRUPT_FILE",
+        (error as Error).message,
+        { file: this.name, column: name },
+        { cause: error },
+      );
+    }
   }
 
   private toBatch(cols: ColumnBatch): LogitBatch {
     const c: BatchColumns = cols.columns;
     switch (this.info.layout) {
       case "nucleus":
-        return decodeNucleusBatch(c, cols.numRows, cols.firstRow, this.name);
+        return decodeNucleusBatch(c, cols.numRows, cols.firstRow, this.name, this.info.idLimit);
       case "nucleus-u8":
-        return decodeNucleusU8Batch(c, cols.numRows, cols.firstRow, this.name);
+        return decodeNucleusU8Batch(c, cols.numRows, cols.firstRow, this.name, this.info.idLimit);
       case "importance": {
         const t = Number(this.info.settings.temperature ?? 1);
-        return decodeImportanceBatch(c, cols.numRows, cols.firstRow, Number.isFinite(t) && t > 0 ? t : 1, this.name);
+        return decodeImportanceBatch(
+          c,
+          cols.numRows,
+          cols.firstRow,
+          Number.isFinite(t) && t > 0 ? t : 1,
+          this.name,
+          this.info.idLimit,
+        );
       }
     }
   }
+}
+
+/** Ids are checked against the teacher's logits width when the settings record it (`logitsWidth`), else 2^18. */
+function idLimitOf(settings: ExtractionSettings, file: string | undefined): number {
+  const w = settings.logitsWidth;
+  if (w === undefined) {
+    return MAX_ID_LIMIT;
+  }
+  if (!(typeof w === "number" && Number.isInteger(w) && w >= 1 && w <= MAX_ID_LIMIT)) {
+    throw new CodecError(
+      "INVALID_VALUE",
+      `settings logitsWidth ${JSON.stringify(w)} (expected an integer in [1, ${MAX_ID_LIMIT}])`,
+      { file, column: META_KEYS.settings },
+    );
+  }
+  return w;
 }
 
 function valueKinds(layout: LayoutName, leaves: Map<string, LeafInfo>): Map<string, ValueKind> {

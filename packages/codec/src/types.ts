@@ -106,6 +106,11 @@ export interface ExtractionSettings {
   seed?: number;
   rounds?: number;
   temperature?: number;
+  /**
+   * The teacher's logits width V (the model's output size, e.g. 151,936 for Qwen3; not the tokenizer's size, which
+   * can be smaller). Readers reject any stored id outside [0, V); without it, [0, 2^18).
+   */
+  logitsWidth?: number;
   /** Anything else worth recording (skip rules, tokenizer, boundary rule...). Values are JSON-serialized. */
   [key: string]: unknown;
 }
@@ -125,4 +130,6 @@ export interface FileInfo {
   /** Column names in file order. */
   columns: string[];
   createdBy?: string;
+  /** Every id decoded from this file is below this: `settings.logitsWidth` when recorded, else 2^18. */
+  idLimit: number;
 }

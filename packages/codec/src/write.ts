@@ -1,7 +1,7 @@
 import type { EncodedRow, RowValues } from "./encode.js";
 import { CodecError } from "./errors.js";
 import type { WriteCompression } from "./internal/compression.js";
-import { type ColumnData, type IntEncoding, ParquetFileWriter } from "./internal/parquet-writer.js";
+import { type ColumnData, type FloatEncoding, type IntEncoding, ParquetFileWriter } from "./internal/parquet-writer.js";
 import { ensureZstd } from "./internal/zstd.js";
 import { type ColumnSpec, type ColumnType, columnsOf, LAYOUT_VERSION, META_KEYS } from "./layout.js";
 import { packedHighLength } from "./pack.js";
@@ -32,6 +32,11 @@ export interface LogitWriterOptions {
   rowGroupRows?: number;
   /** Encoding of uint8/uint16 list columns: "delta" (DELTA_BINARY_PACKED, default: smaller, faster) or "plain". */
   intEncoding?: IntEncoding;
+  /**
+   * Encoding of the float/double columns: "auto" (default) encodes each column chunk both ways and keeps the smaller
+   * after compression (BYTE_STREAM_SPLIT usually wins under zstd), "byte_stream_split" or "plain".
+   */
+  floatEncoding?: FloatEncoding;
   /** Extra key-value metadata. */
   keyValueMetadata?: Record<string, string>;
 }
@@ -156,6 +161,7 @@ export class LogitWriter {
         pageBytes: 1 << 20,
         intEncoding: options.intEncoding ?? "delta",
         minSaving: 0.05,
+        floatEncoding: options.floatEncoding ?? "auto",
       },
     );
   }

@@ -12,7 +12,7 @@ const parse = (name: string) =>
 
 describe("golden fixtures", () => {
   it("has the fixtures the README lists", () => {
-    expect(files.length).toBe(6);
+    expect(files.length).toBe(9);
   });
 
   for (const name of files) {
@@ -30,6 +30,10 @@ describe("golden fixtures", () => {
     expect(parse("logitpack-nucleus-plain-uncompressed.parquet").rows).toEqual(ours);
     expect(parse("duckdb-seed-snappy.parquet").rows).toEqual(ours);
     expect(parse("duckdb-seed-v2-zstd.parquet").rows).toEqual(ours);
+    // the pyarrow files' JSON was computed by pyarrow + numpy (scripts/pyarrow_fixtures.py), not by our reader
+    expect(parse("pyarrow-seed-snappy.parquet").rows).toEqual(ours);
+    expect(parse("pyarrow-seed-v2-zstd-bss.parquet").rows).toEqual(ours);
+    expect(parse("pyarrow-importance-gzip.parquet").rows).toEqual(parse("logitpack-importance.parquet").rows);
     const legacy = parse("duckdb-legacy-u8.parquet").rows;
     const source = ours.filter((r: { index: number }) => r.index === 1 || r.index === 41);
     legacy.forEach((row: { top: { ids: number[]; q: number[] }[] }, i: number) => {

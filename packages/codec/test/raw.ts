@@ -31,7 +31,7 @@ export async function rawFile(
         : c.type === "list<float64>"
           ? Float64Array
           : c.type === "list<uint16>"
-            ? Uint16Array
+            ? Int32Array // wide enough for out-of-range low ids in error tests
             : Uint8Array;
     const values = new Ctor(total);
     let o = 0;

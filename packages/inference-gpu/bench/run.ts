@@ -8,9 +8,13 @@
  * Each path runs in its own child process so that its peak memory (max RSS) is its own.
  *
  *   pnpm --filter @logitpack/inference-gpu bench [-- --mode nucleus|importance --batches 3 --shape decoder|plain]
+ *
+ * `--paths forward,in-graph` runs only those paths; `--baseline DIR` also runs DIR/bench/run.ts (another checkout of
+ * this package, e.g. an older commit) for the in-graph paths, alternating with this one in every round, and prints
+ * its rows as "<path> (baseline)" with the ratio of the post-processing times (wall and CPU, minus the forward pass).
  */
 import { execFileSync } from "node:child_process";
-import { availableParallelism, cpus, tmpdir } from "node:os";
+import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import {
@@ -22,7 +26,7 @@ import {
   runBatch,
   type TeacherExample,
 } from "../src/index.js";
-import { gumbelTable, importanceUniforms, noiseOffsets } from "../src/noise.js";
+import { importanceUniforms, positionKey } from "../src/noise.js";
 import { IMPORTANCE_BLOCK } from "../src/onnx/postprocess.js";
 import { LocalRunner, type WireTensor } from "../src/runtime.js";
 
@@ -34,6 +38,8 @@ const { values } = parseArgs({
     batches: { type: "string", default: "3" },
     rounds: { type: "string", default: "2" },
     threads: { type: "string", default: String(availableParallelism()) },
+    paths: { type: "string", default: "forward,in-graph,typescript,pipeline,in-graph-f32" },
+    baseline: { type: "string" },
   },
 });
 const mode = values.mode as "nucleus" | "importance";
@@ -164,7 +170,6 @@ async function runPath(path: string): Promise<Result> {
     const raw = new LocalRunner();
     await raw.create("raw", { model: join(modelDir, "model.onnx"), providers: ["cpu"], threads });
     const V = 151_936;
-    const table = gumbelTable(32, V);
     const out = {
       topIds: new Int32Array(100),
       topLogits: new Float32Array(100),
@@ -173,7 +178,7 @@ async function runPath(path: string): Promise<Result> {
     };
     const scratch = new Float32Array(V);
     const cdf = new Float64Array(Math.ceil(V / IMPORTANCE_BLOCK) * IMPORTANCE_BLOCK);
-    const offs = new Int32Array(2);
+    const key = new Uint32Array(3);
     const u = new Float64Array(100);
     const draws = new Int32Array(50);
     const row = new Float32Array(V);
@@ -199,11 +204,11 @@ async function runPath(path: string): Promise<Result> {
           }
           const index = (ex[b] as TeacherExample).index;
           if (mode === "nucleus") {
-            noiseOffsets(0, index, t, 32, V, offs, 0);
+            positionKey(0, index, t, key, 0);
             const { count } = referenceNucleusRow(
               row,
               { topP: 0.98, topK: 100, sampledN: 24 },
-              { table, a: offs[0] as number, b: offs[1] as number, blockWidth: 128 },
+              { key, off: 0 },
               out,
               scratch,
             );
@@ -254,15 +259,22 @@ if (values.path !== undefined) {
   // Each path runs in its own process, ROUNDS times in alternation; the best round of each counts (the machine may
   // be shared: the best round is the one least disturbed).
   const rounds = Number(values.rounds);
-  const paths = ["forward", "in-graph", "typescript", "pipeline", "in-graph-f32"];
+  const paths = (values.paths as string).split(",");
+  const runs: { path: string; script: string; label: string }[] = [];
+  for (const path of paths) {
+    runs.push({ path, script: new URL(import.meta.url).pathname, label: path });
+    if (values.baseline !== undefined && path.startsWith("in-graph")) {
+      runs.push({ path, script: join(values.baseline, "bench", "run.ts"), label: `${path} (baseline)` });
+    }
+  }
   const best = new Map<string, Result>();
   for (let round = 0; round < rounds; round++) {
-    for (const path of paths) {
+    for (const { path, script, label } of runs) {
       const out = execFileSync(
         process.execPath,
         [
           ...process.execArgv,
-          new URL(import.meta.url).pathname,
+          script,
           ...[
             "--path",
             path,
@@ -278,25 +290,47 @@ if (values.path !== undefined) {
         ],
         { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] },
       );
-      const r = JSON.parse(out.trim().split("\n").pop() as string) as Result;
-      const prev = best.get(path);
+      const r = { ...(JSON.parse(out.trim().split("\n").pop() as string) as Result), path: label };
+      const prev = best.get(label);
       if (prev === undefined || r.msPer1k < prev.msPer1k) {
-        best.set(path, r);
+        best.set(label, r);
       }
     }
   }
-  const results = paths.map((p) => best.get(p) as Result);
-  const fwd = (results[0] as Result).msPer1k;
-  const ts = (results[2] as Result).msPer1k;
-  console.log(`best of ${rounds} rounds per path`);
-  console.log("path          wall ms/1k   post-proc ms/1k   CPU ms/1k   peak RSS MB   bytes out/1k positions");
-  for (const r of results) {
-    const post = r.path === "forward" ? "-" : (r.msPer1k - fwd).toFixed(0);
+  console.log(
+    `best of ${rounds} rounds per path, load average ${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")}`,
+  );
+  const fwdR = best.get("forward");
+  console.log(
+    "path                     wall ms/1k   post-proc ms/1k   CPU ms/1k   post-proc CPU ms/1k   peak RSS MB   bytes out/1k",
+  );
+  for (const { label } of runs) {
+    const r = best.get(label) as Result;
+    const post = fwdR === undefined || label === "forward" ? "-" : (r.msPer1k - fwdR.msPer1k).toFixed(0);
+    const postCpu = fwdR === undefined || label === "forward" ? "-" : (r.cpuMsPer1k - fwdR.cpuMsPer1k).toFixed(0);
     console.log(
-      `${r.path.padEnd(12)}  ${r.msPer1k.toFixed(0).padStart(10)}   ${post.padStart(15)}   ${r.cpuMsPer1k.toFixed(0).padStart(9)}   ${r.maxRssMB.toFixed(0).padStart(11)}   ${Math.round(r.outBytesPer1k).toLocaleString("en-US").padStart(22)}`,
+      `${label.padEnd(23)}  ${r.msPer1k.toFixed(0).padStart(10)}   ${post.padStart(15)}   ${r.cpuMsPer1k.toFixed(0).padStart(9)}   ${postCpu.padStart(19)}   ${r.maxRssMB.toFixed(0).padStart(11)}   ${Math.round(r.outBytesPer1k).toLocaleString("en-US").padStart(12)}`,
     );
   }
-  const ig = (results[1] as Result).msPer1k;
+  if (fwdR !== undefined) {
+    for (const path of paths.filter((p) => p.startsWith("in-graph"))) {
+      const a = best.get(path);
+      const b = best.get(`${path} (baseline)`);
+      if (a !== undefined && b !== undefined) {
+        const wall = (a.msPer1k - fwdR.msPer1k) / (b.msPer1k - fwdR.msPer1k);
+        const cpu = (a.cpuMsPer1k - fwdR.cpuMsPer1k) / (b.cpuMsPer1k - fwdR.cpuMsPer1k);
+        console.log(`${path} post-processing vs baseline: ${wall.toFixed(3)}x wall, ${cpu.toFixed(3)}x CPU`);
+      }
+    }
+  }
+  if (!(paths.includes("forward") && paths.includes("in-graph") && paths.includes("typescript"))) {
+    process.exit(0);
+  }
+  const fwd = (best.get("forward") as Result).msPer1k;
+  const ts = (best.get("typescript") as Result).msPer1k;
+  const ig = (best.get("in-graph") as Result).msPer1k;
   console.log(
     `in-graph vs typescript: ${(ts / ig).toFixed(2)}x faster end to end (post-processing alone: ${((ts - fwd) / (ig - fwd)).toFixed(2)}x)`,
   );

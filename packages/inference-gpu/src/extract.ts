@@ -1,7 +1,7 @@
 import { type EncodedRow, encodeImportanceSample, encodeNucleusSample } from "@logitpack/codec";
 import { TensorProto_DataType as DT } from "onnx-buf";
 import { InferenceError } from "./errors.js";
-import { importanceUniforms, noiseOffsets } from "./noise.js";
+import { importanceUniforms, positionKey } from "./noise.js";
 import { type ExtractMode, outputNames, PP } from "./onnx/postprocess.js";
 import type { WireTensor } from "./runtime.js";
 import type { Teacher, TeacherInternals } from "./teacher.js";
@@ -274,11 +274,7 @@ function prepare(t: TeacherInternals, examples: readonly TeacherExample[], o: Re
   feeds[PP.rows] = { type: "int64", dims: [M, C], data: rows };
   const f64 = t.precision === "float64";
   if (o.mode === "nucleus") {
-    const offs = new Int32Array(M * C * 2);
-    for (let i = 0; i < M * C; i++) {
-      noiseOffsets(o.seed, keys[2 * i] as number, keys[2 * i + 1] as number, t.noiseRows, t.vocabSize, offs, 2 * i);
-    }
-    feeds[PP.noise] = { type: "int32", dims: [M, C, 2], data: offs };
+    feeds[PP.noise] = { type: "int64", dims: [M, C, 2], data: noiseKeys(o.seed, keys, M * C) };
     feeds[PP.topP] = f64
       ? { type: "float64", dims: [], data: Float64Array.of(o.topP) }
       : { type: "float32", dims: [], data: Float32Array.of(o.topP) };
@@ -298,6 +294,21 @@ function prepare(t: TeacherInternals, examples: readonly TeacherExample[], o: Re
       : { type: "float32", dims: [], data: Float32Array.of(1 / o.temperature) };
   }
   return { feeds, plan, n };
+}
+
+/**
+ * The graph's noise input: per row, the position's Squares key and counter base (noise.ts `positionKey`) as the raw
+ * bits of two int64 (the graph casts them to uint64): `key = hi·2^32 + lo`, `base = counterBase·2^32`.
+ */
+export function noiseKeys(seed: number, keys: Float64Array, rows: number): BigInt64Array {
+  const out = new BigInt64Array(rows * 2);
+  const k = new Uint32Array(3);
+  for (let i = 0; i < rows; i++) {
+    positionKey(seed, keys[2 * i] as number, keys[2 * i + 1] as number, k, 0);
+    out[2 * i] = BigInt.asIntN(64, (BigInt(k[0] as number) << 32n) | BigInt(k[1] as number));
+    out[2 * i + 1] = BigInt.asIntN(64, BigInt(k[2] as number) << 32n);
+  }
+  return out;
 }
 
 /** An empty past (sequence length 0) for a `past_key_values.*` input: [B, heads, 0, head_dim] as the model says. */

@@ -1,10 +1,12 @@
 /**
  * The post-processing in plain TypeScript on a row of full-vocabulary logits: the test oracle of the in-graph
  * version, and the "TypeScript path" of the benchmark. It performs the same arithmetic as the graph (float64
- * logsumexp and nucleus probabilities, float32 perturbed logits, the same noise windows and tie rule), so on the
- * same logits it gives the same nucleus and the same samples.
+ * logsumexp and nucleus probabilities, the same generator, counters and tie rule), so on the same logits it gives the
+ * same nucleus and the same samples, but where two tail values are within float rounding of each other (the graph
+ * sums block masses in float32, this in float64).
  */
-import { IMPORTANCE_BLOCK } from "./onnx/postprocess.js";
+import { COUNTER, noiseWord, uniform52 } from "./noise.js";
+import { IMPORTANCE_BLOCK, TAIL_BLOCK } from "./onnx/postprocess.js";
 
 export interface ReferenceNucleusParams {
   topP: number;
@@ -12,13 +14,10 @@ export interface ReferenceNucleusParams {
   sampledN: number;
 }
 
-/** Where a position's Gumbel noise comes from: `max(table[a·W + j], table[b·W + j])` for token j (noise.ts). */
-export interface NoiseWindow {
-  table: Float32Array;
-  /** Block offsets (in units of `blockWidth` values) of the two windows. */
-  a: number;
-  b: number;
-  blockWidth: number;
+/** A position's noise stream: `key[off .. off + 3)` as written by `positionKey` (noise.ts). */
+export interface NoiseKey {
+  key: Uint32Array;
+  off: number;
 }
 
 /** Caller-owned outputs of one position (capacity topK / sampledN). */
@@ -27,6 +26,8 @@ export interface NucleusRowOut {
   topLogits: Float32Array;
   sampledIds: Int32Array;
   sampledLogits: Float32Array;
+  /** Optional: the perturbed values of the draws and of the next candidate (capacity sampledN + 1), for tie checks. */
+  sampledValues?: Float64Array;
 }
 
 /** logsumexp of a row in float64: max, then a float64 sum of exp(x - max). */
@@ -135,13 +136,13 @@ export function topkRow(
 
 /**
  * One position of the nucleus layout. Returns the nucleus size (the first `count` entries of `out.topIds`) and the
- * logsumexp; `out.sampledIds` gets `sampledN` tail tokens drawn by Gumbel-top-k over the tokens outside the nucleus.
- * `scratch` (length V) receives the perturbed logits.
+ * logsumexp; `out.sampledIds` gets `sampledN` tail tokens drawn without replacement (Gumbel-top-k's law, computed
+ * top-down by blocks as the graph does: src/onnx/postprocess.ts `tailDraws`). `scratch` (length V) receives the tail.
  */
 export function referenceNucleusRow(
   row: Float32Array,
   params: ReferenceNucleusParams,
-  noise: NoiseWindow,
+  noise: NoiseKey,
   out: NucleusRowOut,
   scratch: Float32Array,
 ): { count: number; lse: number } {
@@ -155,23 +156,107 @@ export function referenceNucleusRow(
     }
     cum += Math.exp((out.topLogits[t] as number) - lse);
   }
-  const { table, blockWidth } = noise;
-  const a = noise.a * blockWidth;
-  const b = noise.b * blockWidth;
   const V = row.length;
-  for (let j = 0; j < V; j++) {
-    const g1 = table[a + j] as number;
-    const g2 = table[b + j] as number;
-    scratch[j] = (row[j] as number) + Math.max(g1, g2);
-  }
+  scratch.set(row);
   for (let t = 0; t < count; t++) {
     scratch[out.topIds[t] as number] = Number.NEGATIVE_INFINITY;
   }
-  topkRow(scratch, params.sampledN, out.sampledIds, new Float32Array(params.sampledN));
+  tailDrawsRow(scratch, params.sampledN, noise, out.sampledIds, out.sampledValues);
   for (let t = 0; t < params.sampledN; t++) {
+    out.sampledIds[t] = Math.min(out.sampledIds[t] as number, V - 1);
     out.sampledLogits[t] = row[out.sampledIds[t] as number] as number;
   }
   return { count, lse };
+}
+
+const LOWEST = -3.4028234663852886e38;
+
+/**
+ * The tail draws of one position (`tail`: logits with the nucleus at -inf), in float64: block maxima
+ * `lse_b + G_b`, the best min(k, NB) blocks expanded, TopK of their tokens' values (see `tailDraws` in the graph).
+ */
+export function tailDrawsRow(
+  tail: Float32Array,
+  k: number,
+  noise: NoiseKey,
+  ids: Int32Array,
+  values?: Float64Array,
+): void {
+  const S = TAIL_BLOCK;
+  const V = tail.length;
+  const NB = Math.ceil(V / S);
+  const M = new Float64Array(NB);
+  for (let b = 0; b < NB; b++) {
+    let m = Number.NEGATIVE_INFINITY;
+    const end = Math.min(V, (b + 1) * S);
+    for (let j = b * S; j < end; j++) {
+      m = Math.max(m, tail[j] as number);
+    }
+    m = Math.max(m, LOWEST);
+    let s = 0;
+    for (let j = b * S; j < end; j++) {
+      s += Math.exp((tail[j] as number) - m);
+    }
+    const u = uniform52(noise.key, noise.off, COUNTER.block + 2 * b);
+    M[b] = m + Math.log(s) - Math.log(-Math.log(u));
+  }
+  const kb = Math.min(k, NB);
+  const order = Int32Array.from({ length: NB }, (_, b) => b).sort(
+    (a, b) => (M[b] as number) - (M[a] as number) || a - b,
+  );
+  const n = kb * S;
+  const y = new Float64Array(n);
+  const cid = new Int32Array(n);
+  const x = new Float64Array(S);
+  const wts = new Float64Array(S);
+  const cdf = new Float64Array(S);
+  for (let r = 0; r < kb; r++) {
+    const b = order[r] as number;
+    const Mb = M[b] as number;
+    let mx = LOWEST;
+    for (let s = 0; s < S; s++) {
+      const j = b * S + s;
+      x[s] = j < V ? (tail[j] as number) : Number.NEGATIVE_INFINITY;
+      mx = Math.max(mx, x[s] as number);
+    }
+    // the maximum's token: inverse CDF of softmax over the block
+    let c = 0;
+    for (let s = 0; s < S; s++) {
+      wts[s] = Math.exp((x[s] as number) - mx);
+      c += wts[s] as number;
+      cdf[s] = c;
+    }
+    const eM = Math.exp(Mb - mx);
+    const u = Math.min(uniform52(noise.key, noise.off, COUNTER.argmax + 2 * b), 1 - 2 ** -30);
+    const target = u * c;
+    let arg = 0;
+    for (let s = 0; s < S; s++) {
+      if ((cdf[s] as number) <= target) {
+        arg++;
+      }
+    }
+    arg = Math.min(arg, S - 1);
+    for (let s = 0; s < S; s++) {
+      const j = b * S + s;
+      const w = noiseWord(noise.key, noise.off, COUNTER.token + j);
+      const E = -Math.log(w * 2 ** -32 + 2 ** -33);
+      let v = s === arg ? Mb : Mb - Math.log(1 + E * (eM / (wts[s] as number)));
+      if (Number.isNaN(v)) {
+        v = Number.NEGATIVE_INFINITY;
+      }
+      y[r * S + s] = v;
+      cid[r * S + s] = j;
+    }
+  }
+  const pick = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => (y[b] as number) - (y[a] as number) || a - b);
+  for (let t = 0; t < k; t++) {
+    ids[t] = cid[pick[t] as number] as number;
+  }
+  if (values !== undefined) {
+    for (let t = 0; t < Math.min(values.length, n); t++) {
+      values[t] = y[pick[t] as number] as number;
+    }
+  }
 }
 
 /** One position of importance sampling: `rounds` draws (ids, in draw order) from softmax(row · invT). */

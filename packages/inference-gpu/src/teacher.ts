@@ -3,7 +3,6 @@ import { basename, dirname, join, resolve } from "node:path";
 import { toBinary } from "@bufbuild/protobuf";
 import { ModelProtoSchema } from "onnx-buf";
 import { InferenceError } from "./errors.js";
-import { DEFAULT_NOISE_ROWS } from "./noise.js";
 import { decodeModel, forEachGraph, inspectModel, type LogitsType, type ModelInfo } from "./onnx/model.js";
 import { appendPostprocess, type ExtractMode, IMPORTANCE_BLOCK, type Precision } from "./onnx/postprocess.js";
 import { type Device, LocalRunner, type Provider, type Runner, type SessionSpec, WorkerRunner } from "./runtime.js";
@@ -26,8 +25,6 @@ export interface LoadTeacherOptions {
    * the whole padded row in global memory otherwise). Results are identical either way.
    */
   topkChunk?: number;
-  /** Rows of the Gumbel noise table (default 32: 40 MB for Qwen3's vocabulary). */
-  noiseRows?: number;
   /** Memory budget for the post-processing intermediates of one chunk of positions (default 1 GiB). */
   chunkBytes?: number;
   /** Positions per post-processing chunk; overrides `chunkBytes`. */
@@ -67,7 +64,6 @@ export interface Teacher {
   readonly providerFailures: readonly { provider: Provider; message: string }[];
   readonly precision: Precision;
   readonly topkChunk: number;
-  readonly noiseRows: number;
   /** Positions per post-processing chunk, by mode. */
   chunkPositions(mode: ExtractMode): number;
   close(): Promise<void>;
@@ -151,7 +147,6 @@ export async function loadTeacher(options: LoadTeacherOptions): Promise<Teacher>
     options.padTokenId ?? firstNumber(config["pad_token_id"]) ?? firstNumber(config["eos_token_id"]) ?? 0;
   const device = options.device ?? "auto";
   const order: Provider[] = device === "auto" ? ["cuda", "webgpu", "cpu"] : [device];
-  const noiseRows = options.noiseRows ?? DEFAULT_NOISE_ROWS;
   const runner: Runner = options.thread === "caller" ? new LocalRunner() : new WorkerRunner();
   const threads = options.threads;
 
@@ -213,7 +208,6 @@ export async function loadTeacher(options: LoadTeacherOptions): Promise<Teacher>
       precision: v.precision,
       vocabSize,
       topkChunk: v.topkChunk,
-      noiseRows,
       exposeLogits: expose,
       unitTemperature,
     });
@@ -266,7 +260,6 @@ export async function loadTeacher(options: LoadTeacherOptions): Promise<Teacher>
     providerFailures: failures,
     precision: v.precision,
     topkChunk: v.topkChunk,
-    noiseRows,
     info,
     runner,
     chunkPositions(mode: ExtractMode): number {

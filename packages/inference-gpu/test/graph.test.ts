@@ -15,7 +15,7 @@ import { decodeModel, inspectModel } from "../src/onnx/model.js";
 import { appendPostprocess, outputNames } from "../src/onnx/postprocess.js";
 import { example, reference, tinyModel, V } from "./helpers.js";
 
-const opts = { mode: "nucleus", precision: "float64", vocabSize: V, topkChunk: 0, noiseRows: 32 } as const;
+const opts = { mode: "nucleus", precision: "float64", vocabSize: V, topkChunk: 0 } as const;
 
 describe("graph surgery", () => {
   it("replaces the outputs, removes the full-vocabulary head and the unused cache outputs, keeps unknown fields", async () => {

@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { ensureTinyModel, type TeacherExample, type TinyModelShape } from "../src/index.js";
-import { gumbelTable, noiseOffsets } from "../src/noise.js";
+import { positionKey } from "../src/noise.js";
 import { type NucleusRowOut, referenceNucleusRow } from "../src/reference.js";
 
 /** Where the tests keep the generated tiny models (inside node_modules: ignored by git, shared by test files). */
@@ -30,24 +30,17 @@ export function reference(
   row: Float32Array,
   key: { seed: number; index: number; position: number },
   params = { topP: 0.98, topK: 100, sampledN: 24 },
-  noiseRows = 32,
 ): { count: number; lse: number; out: NucleusRowOut } {
-  const offs = new Int32Array(2);
-  noiseOffsets(key.seed, key.index, key.position, noiseRows, row.length, offs, 0);
+  const k = new Uint32Array(3);
+  positionKey(key.seed, key.index, key.position, k, 0);
   const out: NucleusRowOut = {
     topIds: new Int32Array(params.topK),
     topLogits: new Float32Array(params.topK),
     sampledIds: new Int32Array(params.sampledN),
     sampledLogits: new Float32Array(params.sampledN),
+    sampledValues: new Float64Array(params.sampledN + 1),
   };
-  const table = gumbelTable(noiseRows, row.length);
-  const { count, lse } = referenceNucleusRow(
-    row,
-    params,
-    { table, a: offs[0] as number, b: offs[1] as number, blockWidth: 128 },
-    out,
-    new Float32Array(row.length),
-  );
+  const { count, lse } = referenceNucleusRow(row, params, { key: k, off: 0 }, out, new Float32Array(row.length));
   return { count, lse, out };
 }
 

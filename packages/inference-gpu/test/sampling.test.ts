@@ -86,15 +86,41 @@ describe("sampling statistics", () => {
     expect(chiSquare(observed, sharpProbs)).toBeGreaterThan(critical);
   });
 
-  it("importance weights are unbiased: E[count * p/q] / rounds = p, at temperature 2", async () => {
+  it("importance weights are unbiased: E[sum count * p/q * f] / rounds = E_p[f] for several f, at temperature 2", async () => {
     const T = 2;
     const rounds = 50;
     const p = (j: number) => Math.exp((row[j] as number) - lse);
-    const top = Array.from({ length: V }, (_, j) => j)
-      .sort((a, b) => (row[b] as number) - (row[a] as number))
-      .slice(0, 4);
-    const sums = top.map(() => [] as number[]);
-    const naive = top.map(() => [] as number[]);
+    const byProb = Array.from({ length: V }, (_, j) => j).sort((a, b) => (row[b] as number) - (row[a] as number));
+    const top = byProb.slice(0, 4);
+    // the least probable tokens holding 5% of the mass (the far tail), and their exact mass
+    const far = new Uint8Array(V);
+    let farMass = 0;
+    for (let r = V - 1; r >= 0 && farMass < 0.05; r--) {
+      const j = byProb[r] as number;
+      far[j] = 1;
+      farMass += p(j);
+    }
+    const fs: { name: string; f: (j: number) => number; exact: number }[] = top.map((j, t) => ({
+      name: `indicator of the top-${t + 1} token ${j}`,
+      f: (i: number) => (i === j ? 1 : 0),
+      exact: p(j),
+    }));
+    let meanLogit = 0;
+    let sumP2 = 0;
+    let even = 0;
+    for (let j = 0; j < V; j++) {
+      meanLogit += p(j) * (row[j] as number);
+      sumP2 += p(j) ** 2;
+      even += j % 2 === 0 ? p(j) : 0;
+    }
+    fs.push(
+      { name: "far-tail indicator (least probable 5% of the mass)", f: (j) => far[j] as number, exact: farMass },
+      { name: "the logit", f: (j) => row[j] as number, exact: meanLogit },
+      { name: "the token's probability", f: (j) => p(j), exact: sumP2 },
+      { name: "even ids", f: (j) => (j % 2 === 0 ? 1 : 0), exact: even },
+    );
+    const est = fs.map(() => [] as number[]);
+    const naiveFar: number[] = [];
     for (const seed of SEEDS.slice(0, 3)) {
       const res = (await runBatch(teacher, copies(base, COPIES), {
         mode: "importance",
@@ -105,32 +131,37 @@ describe("sampling statistics", () => {
       for (const r of res) {
         expect(Math.abs((r.logsumexp[0] as number) - lse)).toBeLessThanOrEqual(1e-12 * Math.abs(lse));
         let drawn = 0;
+        const sums = fs.map(() => 0);
+        let nf = 0;
         for (let k = 0; k < r.ids.length; k++) {
-          drawn += r.draws[k] as number;
+          const id = r.ids[k] as number;
+          const count = r.draws[k] as number;
+          const l = r.logits[k] as number;
+          drawn += count;
+          // w = p/q from what the result stores: (l - lse) - (l/T - lseT)
+          const w = Math.exp(l - (r.logsumexp[0] as number) - (l / T - (r.logsumexpT[0] as number)));
+          fs.forEach((f, i) => {
+            sums[i] = (sums[i] as number) + count * w * f.f(id);
+          });
+          nf += count * (far[id] as number);
         }
         expect(drawn).toBe(rounds);
-        top.forEach((j, t) => {
-          const k = Array.from(r.ids).indexOf(j);
-          const count = k < 0 ? 0 : (r.draws[k] as number);
-          const l = k < 0 ? 0 : (r.logits[k] as number);
-          // w = p/q from what the result stores: (l - lse) - (l/T - lseT)
-          const w = k < 0 ? 0 : Math.exp(l - (r.logsumexp[0] as number) - (l / T - (r.logsumexpT[0] as number)));
-          (sums[t] as number[]).push((count * w) / rounds);
-          (naive[t] as number[]).push(count / rounds);
+        fs.forEach((_, i) => {
+          (est[i] as number[]).push((sums[i] as number) / rounds);
         });
+        naiveFar.push(nf / rounds);
       }
     }
-    top.forEach((j, t) => {
-      const xs = sums[t] as number[];
+    const z = (xs: number[], exact: number) => {
       const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
       const sd = Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (xs.length - 1));
-      const z = (mean - p(j)) / (sd / Math.sqrt(xs.length) + 1e-12);
-      expect(Math.abs(z), `token ${j}: p ${p(j)}, estimate ${mean}`).toBeLessThan(4);
+      return { mean, z: (mean - exact) / (sd / Math.sqrt(xs.length) + 1e-300) };
+    };
+    fs.forEach((f, i) => {
+      const { mean, z: zi } = z(est[i] as number[], f.exact);
+      expect(Math.abs(zi), `${f.name}: exact ${f.exact}, estimate ${mean}`).toBeLessThan(4);
     });
-    // power: the unweighted draw frequencies estimate q, not p, and the test sees it for the top token
-    const xs = naive[0] as number[];
-    const mean = xs.reduce((s, x) => s + x, 0) / xs.length;
-    const sd = Math.sqrt(xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (xs.length - 1));
-    expect(Math.abs((mean - p(top[0] as number)) / (sd / Math.sqrt(xs.length)))).toBeGreaterThan(4);
+    // power: the unweighted draw frequencies estimate q (flatter at T = 2), not p: the far tail comes out too heavy
+    expect(z(naiveFar, farMass).z).toBeGreaterThan(4);
   });
 });

@@ -43,6 +43,12 @@ export const INPUT_FLAGS: Record<string, FlagSpec> = {
     description: "single-turn: column of the assistant answer",
     group: "Input",
   },
+  "tools-col": {
+    type: "string",
+    valueName: "COL",
+    description: "column of each row's tools (a list of function schemas or its JSON), passed to the template as tools",
+    group: "Input",
+  },
   "system-prompt": {
     type: "string",
     valueName: "TEXT",
@@ -53,7 +59,7 @@ export const INPUT_FLAGS: Record<string, FlagSpec> = {
     type: "string",
     valueName: "PATH|NAME",
     description:
-      "chat template with {% generation %} markers: a .jinja file, a template string, or a built-in (qwen, seed-000); default: the tokenizer's own (qwen for the tiny model)",
+      "chat template with {% generation %} markers: a .jinja file, a template string, or a built-in (qwen3, qwen2.5, llama3, gemma3, seed-000); default: chosen from the model (qwen for the tiny model)",
     group: "Input",
   },
   "skip-rules": {

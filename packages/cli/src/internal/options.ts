@@ -62,6 +62,7 @@ export const INPUT_OPTIONS: OptionTable = {
   split: ["dataset.split", "string"],
   "messages-col": ["dataset.messagesCol", "string"],
   "user-col": ["dataset.userCol", "string"],
+  "tools-col": ["dataset.toolsCol", "string"],
   "assistant-col": ["dataset.assistantCol", "string"],
   "system-prompt": ["chat.systemPrompt", "string"],
   "chat-template": ["chat.template", "string"],

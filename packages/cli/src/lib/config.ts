@@ -52,6 +52,11 @@ export interface DatasetConfig {
   userCol?: string;
   /** Single-turn: column of the assistant answer (with `userCol`). */
   assistantCol?: string;
+  /**
+   * Column holding each row's tools (a list of function schemas, or its JSON text; null: none), passed to that row's
+   * chat template as `tools`, as `apply_chat_template(messages, tools=...)`.
+   */
+  toolsCol?: string;
 }
 
 /** Which examples are extracted. */
@@ -407,6 +412,7 @@ export function checkDataset(v: Checker, d: DatasetConfig): DatasetConfig {
     ...optional("messagesCol", messagesCol),
     ...optional("userCol", userCol),
     ...optional("assistantCol", assistantCol),
+    ...optional("toolsCol", v.str("dataset.toolsCol", d.toolsCol)),
   };
 }
 

@@ -8,7 +8,7 @@ import type { SelectionStats } from "@logitpack/sampler";
 /** Something for the user to know, with no effect on the result (a model being generated, files downloaded). */
 export interface NoticeEvent {
   event: "notice";
-  kind: "embedded-default" | "generate-model" | "download";
+  kind: "embedded-default" | "generate-model" | "download" | "chat-template";
   message: string;
   /** `download`: the repo and the number of files. */
   repo?: string;

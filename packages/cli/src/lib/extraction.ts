@@ -53,6 +53,7 @@ import {
   resolveDataset,
   resolveModel,
   resolveShape,
+  resolveTemplateValue,
 } from "./inputs.js";
 import { openTeacher, type Teacher, type TeacherExample } from "./teacher.js";
 import { checkWritableDir } from "./writable.js";
@@ -164,7 +165,12 @@ async function openInputs(run: Run, config: ExtractionConfig): Promise<Inputs> {
   }
   const columns = await dataset.source.columns();
   const shape = resolveShape(c.dataset, c.chat.systemPrompt, columns, name);
-  const template = c.chat.template ?? model.defaultTemplate;
+  const template = resolveTemplateValue(
+    c.chat.template,
+    model,
+    (message) => emit({ event: "notice", kind: "chat-template", message }),
+    name,
+  );
   const encoderSpec = {
     tokenizerDir: model.tokenizerDir,
     ...(template ? { chatTemplate: template } : {}),

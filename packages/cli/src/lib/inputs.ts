@@ -8,6 +8,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { InputShape } from "@logitpack/chat";
+import { chooseTemplateForModelDir, loadTokenizer } from "@logitpack/chat/node";
 import { downloadToCache, hubCacheDir, listRepoFiles, resolveHubUrl } from "@logitpack/hub-stream";
 import { type DatasetSource, type HubDatasetProvider, openDataset, openLocalFiles } from "@logitpack/sampler";
 import type { DatasetConfig } from "./config.js";
@@ -129,7 +130,10 @@ export function resolveShape(
   columns: readonly string[],
   name: OptionNamer,
 ): InputShape {
-  const system = systemPrompt ? { systemPrompt } : {};
+  const system = {
+    ...(systemPrompt ? { systemPrompt } : {}),
+    ...(d.toolsCol !== undefined ? { templateKwargColumns: { tools: d.toolsCol } } : {}),
+  };
   if (d.userCol !== undefined && d.assistantCol !== undefined) {
     return { kind: "columns", userCol: d.userCol, assistantCol: d.assistantCol, ...system };
   }
@@ -157,6 +161,9 @@ export function flagOfColumn(shape: InputShape, name: OptionNamer): (column: str
   return (column) => {
     if (shape.kind === "messages" && shape.column === column) {
       return name("dataset.messagesCol");
+    }
+    if ((shape.kind === "messages" || shape.kind === "columns") && shape.templateKwargColumns?.tools === column) {
+      return name("dataset.toolsCol");
     }
     if (shape.kind === "columns") {
       if (shape.userCol === column) {
@@ -313,4 +320,41 @@ function cachedModel(repo: string): string | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * The `chat.template` value a run uses: the option when given, else the model's default (the tiny model: `qwen`),
+ * else, for a model folder, the tokenizer's own template when it has `{% generation %}` markers or the built-in
+ * chosen from `config.json`'s `model_type` and the tokenizer's template (`chooseTemplateForModelDir`), reported as a
+ * `chat-template` notice. Throws `NOTHING_TO_DO` naming the option when no built-in fits.
+ */
+export function resolveTemplateValue(
+  template: string | undefined,
+  model: ResolvedModel,
+  notice: (message: string) => void,
+  name: OptionNamer,
+): string | undefined {
+  if (template !== undefined) {
+    return template;
+  }
+  if (model.defaultTemplate !== undefined) {
+    return model.defaultTemplate;
+  }
+  const r = chooseTemplateForModelDir(model.tokenizerDir, model.dir ?? model.tokenizerDir);
+  if (r.ownTemplateHasMarkers) {
+    notice("Chat template: the tokenizer's own (it has {% generation %} markers)");
+    return undefined;
+  }
+  if (r.template === undefined) {
+    // a tokenizer that cannot be read is the first thing to fix: its own error comes first
+    loadTokenizer(model.tokenizerDir);
+    throw new ExtractionError(
+      "NOTHING_TO_DO",
+      `no chat template with {% generation %} markers for this model: ${r.choice.reason.replace("--chat-template", name("chat.template"))}`,
+      "chat.template",
+      `pass ${name("chat.template")} (a built-in: qwen3, qwen2.5, llama3, gemma3, seed-000, or a marked template file)`,
+    );
+  }
+  notice(`Chat template: built-in ${r.template} (${r.choice.reason}); ${name("chat.template")} overrides it`);
+  return r.template;
 }

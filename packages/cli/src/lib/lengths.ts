@@ -11,7 +11,7 @@ import { computeLengths, writeLengthsParquet } from "@logitpack/sampler";
 import { type ChatConfig, Checker, checkChat, checkDataset, type DatasetConfig, type HubConfig } from "./config.js";
 import { configPath, ExtractionError } from "./errors.js";
 import type { LengthsEvent, LengthsResult, RunOptions } from "./events.js";
-import { flagOfColumn, resolveDataset, resolveModel, resolveShape } from "./inputs.js";
+import { flagOfColumn, resolveDataset, resolveModel, resolveShape, resolveTemplateValue } from "./inputs.js";
 import { checkWritableFile } from "./writable.js";
 
 export interface LengthsConfig {
@@ -64,7 +64,12 @@ export async function runLengths(
   const model = await resolveModel(v.str("model.id", config.model?.id), ctx, { weights: false });
   const source = await resolveDataset(dataset, ctx);
   const shape = resolveShape(dataset, chat.systemPrompt, await source.source.columns(), name);
-  const template = chat.template ?? model.defaultTemplate;
+  const template = resolveTemplateValue(
+    chat.template,
+    model,
+    (message) => emit({ event: "notice", kind: "chat-template", message }),
+    name,
+  );
   options.signal?.throwIfAborted();
   const t0 = performance.now();
   const result = await computeLengths({

@@ -1,6 +1,6 @@
 import * as zlib from "node:zlib";
-import { snappyUncompress } from "hyparquet";
 import { CodecError } from "../errors.js";
+import { snappyDecompress, snappyMaxOutput } from "./snappy.js";
 import { zstdCompress, zstdDecompress } from "./zstd.js";
 
 /** Parquet CompressionCodec ids. */
@@ -43,21 +43,20 @@ export function decompress(
     case Codec.ZSTD:
       return zstdDecompress(input, size);
     case Codec.SNAPPY: {
+      if (size > snappyMaxOutput(input.length)) {
+        throw new CodecError("CORRUPT_FILE", `snappy: ${input.length} bytes cannot hold the ${size} bytes declared`);
+      }
       if (snappyOut.length < size) {
         snappyOut = new Uint8Array(Math.max(size, snappyOut.length * 2));
       }
       const out = snappyOut.subarray(0, size);
-      try {
-        snappyUncompress(input, out);
-      } catch (error) {
-        throw new CodecError("CORRUPT_FILE", `snappy: ${(error as Error).message}`, {}, { cause: error });
-      }
+      snappyDecompress(input, out);
       return out;
     }
     case Codec.GZIP:
-      return wrapZlib(() => zlib.gunzipSync(input), "gzip");
+      return wrapZlib(() => zlib.gunzipSync(input, { maxOutputLength: Math.max(size, 1) }), "gzip");
     case Codec.BROTLI:
-      return wrapZlib(() => zlib.brotliDecompressSync(input), "brotli");
+      return wrapZlib(() => zlib.brotliDecompressSync(input, { maxOutputLength: Math.max(size, 1) }), "brotli");
     default:
       throw new CodecError(
         "UNSUPPORTED",

@@ -1,3 +1,4 @@
+import { crc32 } from "node:zlib";
 import type { ColumnChunk, FileMetaData, PageHeader, SchemaElement } from "hyparquet";
 import { parquetMetadataAsync } from "hyparquet";
 import { parquetHeader } from "hyparquet/src/column.js";
@@ -5,6 +6,7 @@ import { deltaByteArray, deltaLengthByteArray } from "hyparquet/src/delta.js";
 import { CodecError } from "../errors.js";
 import { CODEC_NAMES, type CodecName, type Decompressor, decompress } from "./compression.js";
 import { readDeltaBinaryPacked } from "./delta.js";
+import { dictF32, dictF64, dictI32, dictU8, dictU16 } from "./dict.js";
 import { type Cursor, readRleHybrid, repLevelsToRowStarts } from "./levels.js";
 
 /** A random-access byte source (hyparquet's AsyncBuffer): a local file, an HTTP URL, memory. */
@@ -232,6 +234,8 @@ export const MAX_PAGE_BYTES = 1 << 28; // 256 MiB per decompressed page
 export interface ReadOptions {
   decompressors?: Partial<Record<CodecName, Decompressor>>;
   file?: string;
+  /** Check the CRC32 of every page that carries one (default true). */
+  verifyChecksums?: boolean;
 }
 
 /** Fetch the byte ranges of some column chunks of a row group, coalescing neighbours into one request. */
@@ -281,7 +285,6 @@ export async function fetchChunks(source: ByteSource, chunks: readonly ColumnChu
 
 let levelScratch = new Uint8Array(1 << 16);
 let repScratch = new Uint8Array(1 << 16);
-let indexScratch = new Int32Array(1 << 16);
 
 function scratch8(n: number, which: "def" | "rep"): Uint8Array {
   if (which === "def") {
@@ -356,6 +359,8 @@ export function decodeChunk(
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const reader = { view, offset: 0 };
   let orBits = 0;
+  const verify = options.verifyChecksums !== false;
+  const chunkBytes = Math.max(0, Number(md.total_uncompressed_size) || 0);
 
   while (reader.offset < bytes.length && levelTotal < numValues) {
     let header: PageHeader;
@@ -382,6 +387,18 @@ export function decodeChunk(
     }
     reader.offset = end;
     const body = bytes.subarray(start, end);
+    if (header.crc !== undefined && verify && (crc32(body) | 0) !== (header.crc | 0)) {
+      throw new CodecError(
+        "CORRUPT_FILE",
+        `page checksum mismatch at byte ${start} of the column chunk: the page is damaged`,
+      );
+    }
+    if (chunkBytes > 0 && header.uncompressed_page_size > chunkBytes) {
+      throw new CodecError(
+        "CORRUPT_FILE",
+        `page declares ${header.uncompressed_page_size} uncompressed bytes, its column chunk ${chunkBytes}`,
+      );
+    }
     if (header.type === "DICTIONARY_PAGE") {
       const dph = header.dictionary_page_header;
       if (!dph) {
@@ -568,8 +585,23 @@ export function decodeChunk(
   if (rows !== numRows) {
     throw new CodecError("CORRUPT_FILE", `column chunk holds ${rows} rows, its row group ${numRows}`);
   }
-  if ((kind === "u16" && orBits >>> 16 !== 0) || (kind === "u8" && orBits >>> 8 !== 0)) {
-    throw new CodecError("INVALID_VALUE", `a value does not fit ${kind === "u16" ? "uint16" : "uint8"}`);
+  // uint16/uint8 columns (whatever they are decoded into: low ids go to int32): every value must fit the type. The
+  // OR of all values comes from the decoding loops; only on failure are the values scanned for the row.
+  const bits =
+    kind === "u16" || leaf.logical.endsWith("uint16>") ? 16 : kind === "u8" || leaf.logical.endsWith("uint8>") ? 8 : 0;
+  if (bits > 0 && orBits >>> bits !== 0) {
+    let i = 0;
+    while (i < valueCount && (values[i] as number) >>> bits === 0) {
+      i++;
+    }
+    let row: number | undefined;
+    if (rowOffsets && i < valueCount) {
+      row = 0;
+      while (row + 1 < numRows && (rowOffsets[row + 1] as number) <= i) {
+        row++;
+      }
+    }
+    throw new CodecError("INVALID_VALUE", `value ${values[i]} does not fit uint${bits}`, { row });
   }
   if (rowOffsets) {
     rowOffsets[numRows] = binary ? byteCount : valueCount;
@@ -664,26 +696,20 @@ function readValues(
       if (width > 32) {
         throw new CodecError("CORRUPT_FILE", `dictionary index bit width ${width}`);
       }
-      if (indexScratch.length < n) {
-        indexScratch = new Int32Array(n * 2);
+      switch (kind) {
+        case "i32":
+          return dictI32(c, width, n, dictionary as Int32Array, out as Int32Array, offset);
+        case "u16":
+          return dictU16(c, width, n, dictionary as Int32Array, out as Uint16Array, offset);
+        case "u8":
+          return dictU8(c, width, n, dictionary as Int32Array, out as Uint8Array, offset);
+        case "f32":
+          dictF32(c, width, n, dictionary as Float32Array, out as Float32Array, offset);
+          return 0;
+        default:
+          dictF64(c, width, n, dictionary as Float64Array, out as Float64Array, offset);
+          return 0;
       }
-      const idx = indexScratch;
-      const got = readRleHybrid(c, width, idx, 0, n);
-      if (got < n) {
-        throw new CodecError("CORRUPT_FILE", `dictionary indices end after ${got} of ${n}`);
-      }
-      const size = dictionary.length;
-      let or = 0;
-      for (let i = 0; i < n; i++) {
-        const k = idx[i] as number;
-        if (k >= size) {
-          throw new CodecError("CORRUPT_FILE", `dictionary index ${k} >= dictionary size ${size}`);
-        }
-        const v = dictionary[k] as number;
-        out[offset + i] = v;
-        or |= v;
-      }
-      return or;
     }
     case "BYTE_STREAM_SPLIT":
       return readByteStreamSplit(c, leaf, out, offset, n);
@@ -710,11 +736,14 @@ function readPlain(c: Cursor, leaf: LeafInfo, out: DecodedValues, offset: number
   const view = new DataView(bytes.buffer, byteOffset, n * width);
   let or = 0;
   if (leaf.physical === "INT32") {
-    if (out instanceof Int32Array && byteOffset % 4 === 0) {
-      out.set(new Int32Array(bytes.buffer, byteOffset, n), offset);
-      for (let i = 0; i < n; i++) {
-        or |= out[offset + i] as number;
-      }
+    // one monomorphic loop per output type (a store into the `DecodedValues` union is megamorphic and slow)
+    if (out instanceof Int32Array) {
+      copyBytes(bytes, c.pos, out, offset, n * 4);
+      or = orI32(out, offset, n);
+    } else if (out instanceof Uint16Array) {
+      or = plainI32toU16(bytes, c.pos, out, offset, n);
+    } else if (out instanceof Uint8Array) {
+      or = plainI32toU8(bytes, c.pos, out, offset, n);
     } else {
       for (let i = 0; i < n; i++) {
         const v = view.getInt32(i * 4, true);
@@ -733,16 +762,16 @@ function readPlain(c: Cursor, leaf: LeafInfo, out: DecodedValues, offset: number
       or |= lo | 0;
     }
   } else if (leaf.physical === "FLOAT") {
-    if (out instanceof Float32Array && byteOffset % 4 === 0) {
-      out.set(new Float32Array(bytes.buffer, byteOffset, n), offset);
+    if (out instanceof Float32Array) {
+      copyBytes(bytes, c.pos, out, offset, n * 4);
     } else {
       for (let i = 0; i < n; i++) {
         out[offset + i] = view.getFloat32(i * 4, true);
       }
     }
   } else {
-    if (out instanceof Float64Array && byteOffset % 8 === 0) {
-      out.set(new Float64Array(bytes.buffer, byteOffset, n), offset);
+    if (out instanceof Float64Array) {
+      copyBytes(bytes, c.pos, out, offset, n * 8);
     } else {
       for (let i = 0; i < n; i++) {
         out[offset + i] = view.getFloat64(i * 8, true);
@@ -753,16 +782,75 @@ function readPlain(c: Cursor, leaf: LeafInfo, out: DecodedValues, offset: number
   return or;
 }
 
+/**
+ * Copy `len` little-endian value bytes into a typed array at element `offset` (a memcpy whatever the alignment of
+ * the source; typed arrays are little-endian on every platform Node runs on).
+ */
+function copyBytes(src: Uint8Array, pos: number, out: DecodedValues, offset: number, len: number): void {
+  new Uint8Array(out.buffer, out.byteOffset + offset * out.BYTES_PER_ELEMENT, len).set(src.subarray(pos, pos + len));
+}
+
+function orI32(out: Int32Array, offset: number, n: number): number {
+  let or = 0;
+  for (let i = offset; i < offset + n; i++) {
+    or |= out[i] as number;
+  }
+  return or;
+}
+
+function plainI32toU16(bytes: Uint8Array, pos: number, out: Uint16Array, offset: number, n: number): number {
+  let or = 0;
+  for (let i = 0; i < n; i++) {
+    const p = pos + 4 * i;
+    const v =
+      (bytes[p] as number) |
+      ((bytes[p + 1] as number) << 8) |
+      ((bytes[p + 2] as number) << 16) |
+      ((bytes[p + 3] as number) << 24);
+    out[offset + i] = v;
+    or |= v;
+  }
+  return or;
+}
+
+function plainI32toU8(bytes: Uint8Array, pos: number, out: Uint8Array, offset: number, n: number): number {
+  let or = 0;
+  for (let i = 0; i < n; i++) {
+    const p = pos + 4 * i;
+    const v =
+      (bytes[p] as number) |
+      ((bytes[p + 1] as number) << 8) |
+      ((bytes[p + 2] as number) << 16) |
+      ((bytes[p + 3] as number) << 24);
+    out[offset + i] = v;
+    or |= v;
+  }
+  return or;
+}
+
 function readByteStreamSplit(c: Cursor, leaf: LeafInfo, out: DecodedValues, offset: number, n: number): number {
   const width = leaf.physical === "DOUBLE" || leaf.physical === "INT64" ? 8 : 4;
   if (c.pos + n * width > c.end) {
     throw new CodecError("CORRUPT_FILE", `page holds fewer than ${n} values`);
   }
+  const src = c.bytes;
+  if (out.BYTES_PER_ELEMENT === width && (leaf.physical === "FLOAT" || leaf.physical === "DOUBLE")) {
+    // interleave the byte streams straight into the output's bytes (little-endian, as typed arrays are here)
+    const dst = new Uint8Array(out.buffer, out.byteOffset + offset * width, n * width);
+    for (let b = 0; b < width; b++) {
+      const base = c.pos + b * n;
+      for (let i = 0; i < n; i++) {
+        dst[i * width + b] = src[base + i] as number;
+      }
+    }
+    c.pos += n * width;
+    return 0;
+  }
   const tmp = new Uint8Array(n * width);
   for (let b = 0; b < width; b++) {
     const base = c.pos + b * n;
     for (let i = 0; i < n; i++) {
-      tmp[i * width + b] = c.bytes[base + i] as number;
+      tmp[i * width + b] = src[base + i] as number;
     }
   }
   c.pos += n * width;

@@ -1,3 +1,4 @@
+import { crc32 } from "node:zlib";
 import type { ColumnType } from "../layout.js";
 import { ByteWriter } from "./byte-writer.js";
 import { codecId, compress, type WriteCompression } from "./compression.js";
@@ -9,10 +10,12 @@ import { CompactWriter, T } from "./thrift-writer.js";
 const Type = { INT32: 1, FLOAT: 4, DOUBLE: 5, BYTE_ARRAY: 6 } as const;
 const Rep = { OPTIONAL: 1, REPEATED: 2 } as const;
 const Converted = { LIST: 3, UINT_8: 11, UINT_16: 12 } as const;
-const Enc = { PLAIN: 0, RLE: 3, DELTA_BINARY_PACKED: 5 } as const;
+const Enc = { PLAIN: 0, RLE: 3, DELTA_BINARY_PACKED: 5, BYTE_STREAM_SPLIT: 9 } as const;
 const PageType = { DATA_PAGE: 0 } as const;
 
 export type IntEncoding = "delta" | "plain";
+/** Encoding of float columns: "auto" measures both per column chunk and keeps the smaller after compression. */
+export type FloatEncoding = "auto" | "byte_stream_split" | "plain";
 
 export interface WriterOptions {
   compression: WriteCompression;
@@ -23,6 +26,8 @@ export interface WriterOptions {
   intEncoding: IntEncoding;
   /** A column chunk is stored uncompressed unless compression saves at least this fraction. */
   minSaving: number;
+  /** Encoding of the float/double columns (default "auto"). */
+  floatEncoding?: FloatEncoding;
 }
 
 /** The data of one column for one row group: concatenated values and, for lists and binary, per-row lengths. */
@@ -88,6 +93,8 @@ export class ParquetFileWriter {
   private offset = 0;
   private readonly page = new ByteWriter(1 << 20);
   private readonly header = new ByteWriter(256);
+  /** Float encoding measured per column (name -> [encoding]) once a row group had enough values to tell. */
+  private readonly floatChoice = new Map<string, number[]>();
 
   constructor(
     private readonly columns: readonly { name: string; type: ColumnType; stats?: boolean }[],
@@ -144,8 +151,94 @@ export class ParquetFileWriter {
     }
     bounds.push(numRows);
 
+    const isFloat = physicalType(type) === Type.FLOAT || physicalType(type) === Type.DOUBLE;
+    const floatEncoding = this.options.floatEncoding ?? "auto";
+    const candidates: number[] = useDelta
+      ? [Enc.DELTA_BINARY_PACKED]
+      : !isFloat || floatEncoding === "plain"
+        ? [Enc.PLAIN]
+        : floatEncoding === "byte_stream_split"
+          ? [Enc.BYTE_STREAM_SPLIT]
+          : (this.floatChoice.get(spec.name) ?? [Enc.BYTE_STREAM_SPLIT, Enc.PLAIN]);
+    let best: { raw: Uint8Array[]; bodies: Uint8Array[]; codec: number; encoding: number; size: number } | undefined;
+    let levelCounts: number[] = [];
+    for (const encoding of candidates) {
+      const built = this.pages(type, data, bounds, encoding);
+      const packed = this.compressPages(built.raw);
+      if (!best || packed.size < best.size) {
+        best = { raw: built.raw, ...packed, encoding };
+        levelCounts = built.levelCounts;
+      }
+    }
+    const { raw, bodies, codec, encoding } = best as NonNullable<typeof best>;
+    if (candidates.length > 1) {
+      // measured on the first row group with enough values; later row groups of the file reuse the choice
+      const values = data.values.length;
+      if (values >= 4096) {
+        this.floatChoice.set(spec.name, [encoding]);
+      }
+    }
+    let uncompressed = 0;
+    let compressed = 0;
+    let numValues = 0;
+    for (let p = 0; p < bodies.length; p++) {
+      const body = bodies[p] as Uint8Array;
+      const rawLen = (raw[p] as Uint8Array).length;
+      const h = this.header;
+      h.reset();
+      const w = new CompactWriter(h);
+      w.i32(1, PageType.DATA_PAGE);
+      w.i32(2, rawLen);
+      w.i32(3, body.length);
+      w.i32(4, crc32(body) | 0);
+      w.struct(5);
+      w.i32(1, levelCounts[p] as number);
+      w.i32(2, encoding);
+      w.i32(3, Enc.RLE);
+      w.i32(4, Enc.RLE);
+      w.end();
+      w.end();
+      out.write(h.view0());
+      out.write(body);
+      uncompressed += h.offset + rawLen;
+      compressed += h.offset + body.length;
+      numValues += levelCounts[p] as number;
+    }
+    const meta: ChunkMeta = {
+      name: spec.name,
+      type: physicalType(type),
+      path: list ? [spec.name, "list", "element"] : [spec.name],
+      encodings: [Enc.RLE, encoding],
+      codec,
+      numValues,
+      uncompressed,
+      compressed,
+      offset: fileOffset,
+    };
+    if (spec.stats && type === "int32" && numRows > 0) {
+      let min = 0x7fffffff;
+      let max = -0x80000000;
+      for (let r = 0; r < numRows; r++) {
+        const v = data.values[r] as number;
+        min = Math.min(v, min);
+        max = Math.max(v, max);
+      }
+      meta.stats = { min, max };
+    }
+    return meta;
+  }
+
+  /** The uncompressed pages of one column chunk (levels + values) with `encoding`. */
+  private pages(
+    type: ColumnType,
+    data: ColumnData,
+    bounds: readonly number[],
+    encoding: number,
+  ): { raw: Uint8Array[]; levelCounts: number[] } {
     const raw: Uint8Array[] = [];
     const levelCounts: number[] = [];
+    const list = isList(type);
+    const lengths = data.lengths;
     let valueStart = 0;
     for (let p = 0; p + 1 < bounds.length; p++) {
       const r0 = bounds[p] as number;
@@ -198,73 +291,27 @@ export class ParquetFileWriter {
           }
         }
       }
-      this.values(page, type, data, valueStart, valueEnd, r0, r1, useDelta);
+      this.values(page, type, data, valueStart, valueEnd, r0, r1, encoding);
       raw.push(page.copy());
       levelCounts.push(numLevels);
       valueStart = valueEnd;
     }
 
-    // Compress, keep compression only where it pays.
+    return { raw, levelCounts };
+  }
+
+  /** Compress pages; keep compression only where it pays (`minSaving`). */
+  private compressPages(raw: Uint8Array[]): { bodies: Uint8Array[]; codec: number; size: number } {
     const { compression, level, minSaving } = this.options;
-    let bodies = raw;
-    let codec = codecId("none");
+    const rawSize = raw.reduce((s, b) => s + b.length, 0);
     if (compression !== "none") {
       const packed = raw.map((b) => compress(compression, b, level));
-      const rawSize = raw.reduce((s, b) => s + b.length, 0);
       const packedSize = packed.reduce((s, b) => s + b.length, 0);
       if (packedSize <= rawSize * (1 - minSaving)) {
-        bodies = packed;
-        codec = codecId(compression);
+        return { bodies: packed, codec: codecId(compression), size: packedSize };
       }
     }
-    let uncompressed = 0;
-    let compressed = 0;
-    let numValues = 0;
-    const encoding = useDelta ? Enc.DELTA_BINARY_PACKED : Enc.PLAIN;
-    for (let p = 0; p < bodies.length; p++) {
-      const body = bodies[p] as Uint8Array;
-      const rawLen = (raw[p] as Uint8Array).length;
-      const h = this.header;
-      h.reset();
-      const w = new CompactWriter(h);
-      w.i32(1, PageType.DATA_PAGE);
-      w.i32(2, rawLen);
-      w.i32(3, body.length);
-      w.struct(5);
-      w.i32(1, levelCounts[p] as number);
-      w.i32(2, encoding);
-      w.i32(3, Enc.RLE);
-      w.i32(4, Enc.RLE);
-      w.end();
-      w.end();
-      out.write(h.view0());
-      out.write(body);
-      uncompressed += h.offset + rawLen;
-      compressed += h.offset + body.length;
-      numValues += levelCounts[p] as number;
-    }
-    const meta: ChunkMeta = {
-      name: spec.name,
-      type: physicalType(type),
-      path: list ? [spec.name, "list", "element"] : [spec.name],
-      encodings: [Enc.RLE, encoding],
-      codec,
-      numValues,
-      uncompressed,
-      compressed,
-      offset: fileOffset,
-    };
-    if (spec.stats && type === "int32" && numRows > 0) {
-      let min = 0x7fffffff;
-      let max = -0x80000000;
-      for (let r = 0; r < numRows; r++) {
-        const v = data.values[r] as number;
-        min = Math.min(v, min);
-        max = Math.max(v, max);
-      }
-      meta.stats = { min, max };
-    }
-    return meta;
+    return { bodies: raw, codec: codecId("none"), size: rawSize };
   }
 
   private values(
@@ -275,11 +322,26 @@ export class ParquetFileWriter {
     v1: number,
     r0: number,
     r1: number,
-    useDelta: boolean,
+    encoding: number,
   ): void {
     const values = data.values;
     const n = v1 - v0;
-    if (useDelta) {
+    if (encoding === Enc.BYTE_STREAM_SPLIT) {
+      const src = bytesOf(values as Float32Array | Float64Array, v0, v1);
+      const width = (values as Float32Array | Float64Array).BYTES_PER_ELEMENT;
+      page.ensure(src.length);
+      const out = page.bytes;
+      const o = page.offset;
+      for (let b = 0; b < width; b++) {
+        const base = o + b * n;
+        for (let i = 0; i < n; i++) {
+          out[base + i] = src[i * width + b] as number;
+        }
+      }
+      page.offset += src.length;
+      return;
+    }
+    if (encoding === Enc.DELTA_BINARY_PACKED) {
       writeDeltaBinaryPacked(page, values, v0, v1);
       return;
     }

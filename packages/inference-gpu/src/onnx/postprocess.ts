@@ -1,7 +1,7 @@
 import { clone } from "@bufbuild/protobuf";
 import { TensorProto_DataType as DT, type ModelProto, NodeProtoSchema, type ValueInfoProto } from "onnx-buf";
-import { gumbelTable, NOISE_BLOCK, noiseGeometry } from "../noise.js";
-import { GraphBuilder, tensor, valueInfo } from "./builder.js";
+import { COUNTER } from "../noise.js";
+import { GraphBuilder, valueInfo } from "./builder.js";
 import { type ModelInfo, removeDeadNodes } from "./model.js";
 
 export type ExtractMode = "nucleus" | "importance";
@@ -18,8 +18,6 @@ export interface PostprocessOptions {
   vocabSize: number;
   /** TopK over the vocabulary in chunks of this many columns, then over the chunks' winners (0: one TopK). */
   topkChunk: number;
-  /** Gumbel table rows (see noise.ts). */
-  noiseRows: number;
   /** Also output the gathered float32 logits (`logitpack.logits`, [M, C, V]): for tests only. */
   exposeLogits?: boolean;
   /**
@@ -32,7 +30,7 @@ export interface PostprocessOptions {
 /** Names of the inputs and outputs the post-processing adds. */
 export const PP = {
   rows: "logitpack.rows",
-  noise: "logitpack.noise_offsets",
+  noise: "logitpack.noise_key",
   topP: "logitpack.top_p",
   topK: "logitpack.top_k",
   sampledN: "logitpack.sampled_n",
@@ -48,8 +46,10 @@ export const PP = {
   drawIds: "logitpack.draw_ids",
   drawLogits: "logitpack.draw_logits",
   logits: "logitpack.logits",
-  table: "logitpack.gumbel_table",
 } as const;
+
+/** Tail blocks: block maxima are drawn first, then the tokens of the `sampled_n` best blocks (see `tailDraws`). */
+export const TAIL_BLOCK = 128;
 
 /** Block size of the two-level inverse CDF of importance sampling (~sqrt(V): R·(V/B + B) comparisons per position). */
 export const IMPORTANCE_BLOCK = 512;
@@ -105,13 +105,12 @@ export function appendPostprocess(model: ModelProto, info: ModelInfo, options: P
   const scanOut: { name: string; type: DT }[] = [];
   if (options.mode === "nucleus") {
     newInputs.push(
-      valueInfo(PP.noise, DT.INT32, ["logitpack_chunks", "logitpack_chunk", 2]),
+      valueInfo(PP.noise, DT.INT64, ["logitpack_chunks", "logitpack_chunk", 2]),
       valueInfo(PP.topP, fp, []),
       valueInfo(PP.topK, DT.INT64, [1]),
       valueInfo(PP.sampledN, DT.INT64, [1]),
     );
-    const table2d = b.op("Reshape", [PP.table, b.i64([-1, NOISE_BLOCK])], {}, "table_rows");
-    nucleusBody(body, L, iter, fp, V, table2d, options, scanOut);
+    nucleusBody(body, L, iter, fp, V, options, scanOut);
   } else {
     newInputs.push(
       valueInfo(PP.uniforms, fp, ["logitpack_chunks", "logitpack_chunk", 2, "logitpack_rounds"]),
@@ -133,10 +132,6 @@ export function appendPostprocess(model: ModelProto, info: ModelInfo, options: P
   const outs = outputNames(options.mode, options.exposeLogits);
   b.node("Loop", [trips, ""], outs, { body: { graph: bodyGraph } });
 
-  if (options.mode === "nucleus") {
-    const table = gumbelTable(options.noiseRows, V);
-    b.initializers.push(tensor(PP.table, DT.FLOAT, [table.length], table));
-  }
   graph.node.push(...b.nodes);
   graph.initializer.push(...b.initializers);
   graph.input.push(...newInputs);
@@ -182,7 +177,6 @@ function nucleusBody(
   iter: string,
   fp: DT,
   V: number,
-  table2d: string,
   options: PostprocessOptions,
   out: { name: string; type: DT }[],
 ): void {
@@ -194,32 +188,14 @@ function nucleusBody(
   // The nucleus rule: token t is in while the mass before it is below top_p (so >= 1 token, <= top_k tokens).
   const inN = g.op("Less", [excl, PP.topP], {}, "in_nucleus");
   const count = g.reduce("ReduceSum", g.cast(inN, DT.INT32), [1], false);
-  // Gumbel noise: the max of the position's two windows of the table (see noise.ts).
-  const { paddedVocab } = noiseGeometry(options.noiseRows, V);
-  const nBlocks = paddedVocab / NOISE_BLOCK;
-  const off = g.op("Gather", [PP.noise, iter], { axis: 0 }, "noise_off");
-  const arange = g.constant(
-    "arange",
-    DT.INT32,
-    [1, nBlocks],
-    Int32Array.from({ length: nBlocks }, (_, j) => j),
-  );
-  const window = (half: number): string => {
-    const start = g.op("Gather", [off, g.i64([half], [])], { axis: 1 });
-    const idx = g.op("Add", [g.unsqueeze(start, [1]), arange], {}, "noise_idx");
-    return g.op("Gather", [table2d, idx], { axis: 0 }, "noise_rows");
-  };
-  const both = g.op("Max", [window(0), window(1)], {}, "noise_max");
-  let noise = g.op("Reshape", [both, g.i64([0, -1])], {}, "noise");
-  if (paddedVocab !== V) {
-    noise = g.op("Slice", [noise, g.i64([0]), g.i64([V]), g.i64([1])]);
-  }
-  const pert = g.op("Add", [L, noise], {}, "perturbed");
-  // Exclude exactly the nucleus (the first `count` of the TopK order) from the tail.
-  const atTop = g.op("GatherElements", [pert, ti], { axis: 1 });
+  // The tail: the logits with exactly the nucleus (the first `count` of the TopK order) masked to -inf.
+  const atTop = g.op("GatherElements", [L, ti], { axis: 1 });
   const upd = g.op("Where", [inN, g.f32([Number.NEGATIVE_INFINITY], []), atTop]);
-  const masked = g.op("ScatterElements", [pert, ti, upd], { axis: 1 }, "tail");
-  const [, si] = topk(g, masked, PP.sampledN, V, options.topkChunk);
+  const tail = g.op("ScatterElements", [L, ti, upd], { axis: 1 }, "tail");
+  const nk = g.cast(g.op("Gather", [PP.noise, iter], { axis: 0 }, "noise_key"), DT.UINT64);
+  const key = g.op("Gather", [nk, g.i64([0], [1])], { axis: 1 }, "key"); // [C, 1]
+  const base = g.op("Gather", [nk, g.i64([1], [1])], { axis: 1 }, "counter_base"); // [C, 1]
+  const si = tailDraws(g, tail, key, base, fp, V);
   const sl = g.op("GatherElements", [L, si], { axis: 1 }, "sampled_logits");
   out.push(
     { name: g.cast(ti, DT.INT32), type: DT.INT32 },
@@ -229,6 +205,156 @@ function nucleusBody(
     { name: g.cast(si, DT.INT32), type: DT.INT32 },
     { name: sl, type: DT.FLOAT },
   );
+}
+
+/** A uint64 constant (raw bits; values below 2^63 here). */
+function u64(g: GraphBuilder, values: readonly (number | bigint)[], dims: readonly number[] = [values.length]): string {
+  return g.constant(
+    "u64",
+    DT.UINT64,
+    dims,
+    BigInt64Array.from(values, (v) => BigInt.asIntN(64, BigInt(v))),
+  );
+}
+
+/**
+ * Widynski's squares32 (noise.ts) on uint64 tensors: `key` and `ctr` broadcast; returns uint64 values < 2^32.
+ * Only Mul, Add and Div (by 2^32, the right shift) on uint64: ops of every opset >= 13, with CPU and CUDA kernels.
+ */
+export function squaresGraph(g: GraphBuilder, key: string, ctr: string): string {
+  const k32 = u64(g, [2 ** 32], []);
+  const swap = (x: string): string => g.op("Add", [g.op("Div", [x, k32]), g.op("Mul", [x, k32])], {}, "swap");
+  const sq = (x: string, w: string): string => g.op("Add", [g.op("Mul", [x, x]), w]);
+  const y = g.op("Mul", [ctr, key], {}, "squares_y");
+  const z = g.op("Add", [y, key], {}, "squares_z");
+  let x = swap(sq(y, y));
+  x = swap(sq(x, z));
+  x = swap(sq(x, y));
+  return g.op("Div", [sq(x, z), k32], {}, "squares");
+}
+
+/**
+ * Uniforms in (0, 1) in `fp` from generator words: float64 `(2v + 1) / 2^53` with v = hi·2^20 + floor(lo / 2^12)
+ * (52 bits) when `lo` is given, `(2·hi + 1) / 2^33` (32 bits) when not; float32 `(2·floor(hi / 2^8) + 1) / 2^25`
+ * (24 bits). All exact (noise.ts computes the same values).
+ */
+export function uniforms(g: GraphBuilder, fp: DT, hi: string, lo?: string): string {
+  if (fp === DT.FLOAT) {
+    const v = g.cast(g.op("Div", [hi, u64(g, [256], [])]), DT.FLOAT);
+    return g.op("Add", [g.op("Mul", [v, g.f32([2 ** -24], [])]), g.f32([2 ** -25], [])], {}, "uniform");
+  }
+  if (lo === undefined) {
+    const v = g.cast(hi, DT.DOUBLE);
+    return g.op("Add", [g.op("Mul", [v, g.f64([2 ** -32], [])]), g.f64([2 ** -33], [])], {}, "uniform");
+  }
+  const v52 = g.op("Add", [g.op("Mul", [hi, u64(g, [2 ** 20], [])]), g.op("Div", [lo, u64(g, [4096], [])])]);
+  const v = g.cast(v52, DT.DOUBLE);
+  return g.op("Add", [g.op("Mul", [v, g.f64([2 ** -52], [])]), g.f64([2 ** -53], [])], {}, "uniform");
+}
+
+/**
+ * Exp(1) variates from 52-bit uniforms (words hi, lo), accurate where they are small (the Gumbels' upper tail,
+ * up to G = 36.7). float64: `-log(U)`, U = (2v + 1) / 2^53, exact near 1. float32 (no double, and float32 cannot
+ * hold U near 1): `-log(1 - W)` for the uniform W = (2v + 1) / 2^53, which float32 holds to 2^-24 relative at any
+ * size, by its series `W + W²/2` where W < 2^-12 (relative error < 2^-25).
+ */
+function exponential52(g: GraphBuilder, fp: DT, hi: string, lo: string): string {
+  if (fp === DT.DOUBLE) {
+    return g.op("Neg", [g.op("Log", [uniforms(g, fp, hi, lo)])], {}, "exponential");
+  }
+  const whi = g.op("Mul", [g.cast(hi, DT.FLOAT), g.f32([2 ** -32], [])]);
+  const wlo = g.op("Mul", [g.cast(g.op("Div", [lo, u64(g, [4096], [])]), DT.FLOAT), g.f32([2 ** -52], [])]);
+  const W = g.op("Add", [g.op("Add", [whi, wlo]), g.f32([2 ** -53], [])], {}, "w");
+  const series = g.op("Mul", [W, g.op("Add", [g.op("Mul", [W, g.f32([0.5], [])]), g.f32([1], [])])]);
+  const direct = g.op("Neg", [g.op("Log", [g.op("Sub", [g.f32([1], []), W])])]);
+  return g.op("Where", [g.op("Less", [W, g.f32([2 ** -12], [])]), series, direct], {}, "exponential");
+}
+
+/**
+ * `sampled_n` tail tokens without replacement in proportion to their probabilities: exactly the law of
+ * Gumbel-top-k (the top of `tail_j + G_j`, G i.i.d. Gumbel), computed top-down so that only the best blocks need
+ * per-token noise. The tail (nucleus at -inf) is cut in blocks of TAIL_BLOCK tokens with log-masses `lse_b`.
+ * 1. Each block's maximum perturbed value is `M_b = lse_b + G_b` (max-stability), G_b from the generator (52-bit
+ *    uniform, float64 on CPU/CUDA), independent across blocks.
+ * 2. The k = sampled_n overall best tokens lie in the k blocks of largest M_b (a token ranked i has at most i - 1
+ *    block maxima above it), so only those blocks are expanded.
+ * 3. In an expanded block, the maximum's token is drawn from softmax(tail_b) (inverse CDF, 52-bit uniform), and
+ *    every other token's value is `M_b - log(1 + E_j·exp(M_b - tail_j))`, E_j = -log(U_j) ~ Exp(1): the exponential
+ *    race `exp(-value)`, given the block's first arrival at exp(-M_b), is memoryless, so the others arrive after it
+ *    independently at their own rates.
+ * 4. TopK of those values: the draws, in draw order.
+ * Only [C, V] work: the block log-masses (max, exp, sum). The noise is per (position key, counter): token j's
+ * uniform is counter j, so a token's noise does not depend on which other blocks were expanded.
+ */
+function tailDraws(g: GraphBuilder, tail: string, key: string, base: string, fp: DT, V: number): string {
+  const S = TAIL_BLOCK;
+  const NB = Math.ceil(V / S);
+  const pad = NB * S - V;
+  const lowest = -3.4028234663852886e38;
+  const tp = pad > 0 ? g.op("Pad", [tail, g.i64([0, 0, 0, pad]), g.f32([Number.NEGATIVE_INFINITY], [])]) : tail;
+  const t3 = g.op("Reshape", [tp, g.i64([0, NB, S])], {}, "tail_blocks"); // [C, NB, S]
+  // block log-masses, float32 max-shifted (a block that is all -inf gets -inf)
+  const bm = g.op("Max", [g.reduce("ReduceMax", t3, [2], true), g.f32([lowest], [])]);
+  const bs = g.reduce("ReduceSum", g.op("Exp", [g.op("Sub", [t3, bm])]), [2], false);
+  const lseb = g.op("Add", [g.squeeze(bm, [2]), g.op("Log", [bs])], {}, "block_lse"); // [C, NB]
+  const lsebf = fp === DT.DOUBLE ? g.cast(lseb, DT.DOUBLE) : lseb;
+  const ctr = (c: string): string => g.op("Add", [base, c], {}, "counter");
+  const blockIds = Array.from({ length: NB }, (_, b) => b);
+  const cG = u64(
+    g,
+    blockIds.map((b) => COUNTER.block + 2 * b),
+    [1, NB],
+  );
+  const one = u64(g, [1], []);
+  const gHi = squaresGraph(g, key, ctr(cG));
+  const gLo = squaresGraph(g, key, ctr(g.op("Add", [cG, one])));
+  const gumbel = g.op("Neg", [g.op("Log", [exponential52(g, fp, gHi, gLo)])], {}, "block_gumbel");
+  const M = g.op("Add", [lsebf, gumbel], {}, "block_max"); // [C, NB]
+  // the best min(k, NB) blocks
+  const kb = g.op("Min", [PP.sampledN, g.i64([NB])]);
+  const [Mtop, Btop] = g.topk(M, kb); // [C, kb]
+  const C = g.op("Gather", [g.op("Shape", [tail]), g.i64([0], [])], { axis: 0 });
+  const rowBase = g.op("Mul", [g.op("Range", [g.i64([0], []), C, g.i64([1], [])]), g.i64([NB], [])]);
+  const flatBlock = g.op("Add", [Btop, g.unsqueeze(rowBase, [1])]);
+  const sel = g.op("Gather", [g.op("Reshape", [t3, g.i64([-1, S])]), flatBlock], { axis: 0 }, "expanded"); // [C, kb, S]
+  const self = fp === DT.DOUBLE ? g.cast(sel, DT.DOUBLE) : sel;
+  const Mu = g.unsqueeze(Mtop, [2]); // [C, kb, 1]
+  // the token holding each expanded block's maximum: inverse CDF of softmax(tail_b)
+  const neg = fp === DT.DOUBLE ? g.f64([lowest], []) : g.f32([lowest], []);
+  const mx = g.op("Max", [g.reduce("ReduceMax", self, [2], true), neg]);
+  const wts = g.op("Exp", [g.op("Sub", [self, mx])], {}, "block_weights"); // exp(tail_j - max_b)
+  const cdf = g.op("CumSum", [wts, g.i64([2], [])], {}, "block_cdf");
+  const tot = g.op("Slice", [cdf, g.i64([S - 1]), g.i64([S]), g.i64([2])]); // [C, kb, 1]
+  const cA = g.op("Add", [g.op("Mul", [g.cast(Btop, DT.UINT64), u64(g, [2], [])]), u64(g, [COUNTER.argmax], [])]);
+  const aHi = squaresGraph(g, key, ctr(cA));
+  const aLo = squaresGraph(g, key, ctr(g.op("Add", [cA, one])));
+  const uMax = fp === DT.DOUBLE ? g.f64([1 - 2 ** -30], []) : g.f32([1 - 2 ** -22], []);
+  const uA = g.op("Min", [uniforms(g, fp, aHi, fp === DT.DOUBLE ? aLo : undefined), uMax]);
+  const x = g.op("Mul", [g.unsqueeze(uA, [2]), tot]);
+  const le = g.op("LessOrEqual", [cdf, x]);
+  const arg = g.op("Min", [g.reduce("ReduceSum", g.cast(le, DT.INT64), [2], true), g.i64([S - 1], [])]); // [C, kb, 1]
+  // every token of the expanded blocks: its id, its counter, its value
+  const arangeS = g.i64(
+    Array.from({ length: S }, (_, j) => j),
+    [1, 1, S],
+  );
+  const ids = g.op("Add", [g.unsqueeze(g.op("Mul", [Btop, g.i64([S], [])]), [2]), arangeS], {}, "expanded_ids");
+  const key3 = g.unsqueeze(key, [2]); // [C, 1, 1]
+  const tokenCtr = g.op("Add", [g.unsqueeze(base, [2]), g.cast(ids, DT.UINT64)]);
+  const w = squaresGraph(g, key3, g.op("Add", [tokenCtr, u64(g, [COUNTER.token], [])]));
+  const E = g.op("Neg", [g.op("Log", [uniforms(g, fp, w)])], {}, "exponential");
+  const unit = fp === DT.DOUBLE ? g.f64([1], []) : g.f32([1], []);
+  // exp(M_b - tail_j) = exp(M_b - max_b) / exp(tail_j - max_b): one exponential per token, not two
+  const rate = g.op("Div", [g.op("Exp", [g.op("Sub", [Mu, mx])]), wts]);
+  let y = g.op("Sub", [Mu, g.op("Log", [g.op("Add", [unit, g.op("Mul", [E, rate])])])], {}, "later");
+  y = g.op("Where", [g.op("Equal", [arangeS, arg]), Mu, y]);
+  const ninf = fp === DT.DOUBLE ? g.f64([Number.NEGATIVE_INFINITY], []) : g.f32([Number.NEGATIVE_INFINITY], []);
+  y = g.op("Where", [g.op("IsNaN", [y]), ninf, y], {}, "values");
+  const yflat = g.op("Reshape", [y, g.i64([0, -1])]);
+  const idflat = g.op("Reshape", [ids, g.i64([0, -1])]);
+  const [, pos] = g.topk(yflat, PP.sampledN);
+  // padded ids (>= V) come up only if the tail has fewer than sampled_n tokens
+  return g.op("Min", [g.op("GatherElements", [idflat, pos], { axis: 1 }), g.i64([V - 1], [])], {}, "draws");
 }
 
 /**
