@@ -53,7 +53,7 @@ async function hashWithMemo(path: string, memo: Memo): Promise<{ sha: string; ch
   const real = await realpath(path);
   const s = await stat(real);
   const known = memo[real];
-  if (known && known.size === s.size && Math.floor(known.mtimeMs) === Math.floor(s.mtimeMs)) {
+  if (known && known.size === s.size && Math.abs(known.mtimeMs - s.mtimeMs) < 1) {
     return { sha: known.sha256, changed: false };
   }
   const sha = await hashFile(real);

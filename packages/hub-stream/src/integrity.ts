@@ -214,11 +214,25 @@ export async function checkShard(
     if (!isDataError(error)) {
       throw error;
     }
-    problem("decode", oneLine(error));
+    problem(kindOf(error), oneLine(error));
     return out;
   }
   out.indices = indices;
   return out;
+}
+
+/** The kind of a decoding failure: the codec's own range checks of ids and indices keep their kind. */
+function kindOf(error: unknown): ShardProblemKind {
+  const e = error instanceof CodecError ? error : (error as Error)?.cause;
+  if (e instanceof CodecError && e.code === "INVALID_VALUE") {
+    if (/\bid -?\d+ is outside/.test(e.message)) {
+      return "ids";
+    }
+    if (e.column === "index") {
+      return "index";
+    }
+  }
+  return "decode";
 }
 
 /** An error's message on one line, without the library prefixes and the file name repeated. */
