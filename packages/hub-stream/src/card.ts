@@ -40,7 +40,10 @@ export interface DatasetCardOptions {
 }
 
 /** The embedded demo teacher's tokenizer on the Hub (the Qwen3 vocabulary). */
-const EMBEDDED_TOKENIZERS: Record<string, string> = { "embedded:tiny-qwen3": "Qwen/Qwen3-0.6B" };
+const EMBEDDED_TOKENIZERS: Record<string, string> = {
+  "embedded:tiny-qwen3": "Qwen/Qwen3-0.6B",
+  "embedded:tiny-qwen3-learned": "Qwen/Qwen3-0.6B",
+};
 
 /** A Hub repo id (`owner/name`, optionally `@revision`), not a path. */
 export function isHubId(s: string): boolean {
