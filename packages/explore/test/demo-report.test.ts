@@ -111,6 +111,10 @@ describe("the learned embedded teacher on the bundled sample dataset", () => {
         }
       });
     });
+    sizes.sort((a, b) => a - b);
+    console.log(
+      `[demo] ${positions} assistant positions of ${results.length} conversations: real token in the nucleus ${((100 * inNucleus) / positions).toFixed(1)}%, top-1 ${((100 * top1) / positions).toFixed(1)}%, in the nucleus one position later ${((100 * shifted) / positions).toFixed(1)}%; nucleus size median ${sizes[sizes.length >> 1]}, p90 ${sizes[Math.floor(sizes.length * 0.9)]}, max ${sizes[sizes.length - 1]}, size 1 at ${((100 * sizes.filter((x) => x === 1).length) / positions).toFixed(1)}%`,
+    );
     expect(positions).toBeGreaterThan(5_000);
     // inference-gpu found the final MatMul head: kept positions are gathered before it
     expect(teacher.gathersBeforeHead).toBe(true);
@@ -118,7 +122,6 @@ describe("the learned embedded teacher on the bundled sample dataset", () => {
     expect(top1 / positions).toBeGreaterThanOrEqual(0.7);
     expect(shifted / positions).toBeLessThan(0.3);
     // realistic nucleus sizes: mostly sure, some spread up to the cap
-    sizes.sort((a, b) => a - b);
     expect(sizes[0]).toBe(1);
     expect(sizes[sizes.length - 1]).toBeGreaterThanOrEqual(50);
     expect(sizes.filter((s) => s > 1).length / sizes.length).toBeGreaterThan(0.1);
