@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureTinyModel } from "@logitpack/inference-gpu";
+import { ensureLearnedTinyModel } from "@logitpack/inference-gpu";
 import { build } from "tsup";
 import { runLengths } from "../src/lib/lengths.js";
 import config from "../tsup.config.js";
@@ -19,7 +19,7 @@ export default async function setup(): Promise<() => void> {
   process.env.LOGITPACK_TEST_LENGTHS = lengths;
   await Promise.all([
     build({ ...(options as object), silent: true, config: false }),
-    ensureTinyModel(cache),
+    ensureLearnedTinyModel(cache),
     runLengths({ output: { file: lengths }, runtime: { numProc: 1 } }),
   ]);
   return () => rmSync(cache, { recursive: true, force: true });

@@ -173,10 +173,10 @@ describe("Hub output and input against the local Hub server", () => {
   });
 
   it("model.id owner/name downloads a Hub model repo into the standard cache, then extracts with it", async () => {
-    const { ensureTinyModel } = await import("@logitpack/inference-gpu");
+    const { ensureLearnedTinyModel } = await import("@logitpack/inference-gpu");
     const { embeddedTokenizerDir } = await import("../src/lib/inputs.js");
     const { statSync } = await import("node:fs");
-    const modelDir = await ensureTinyModel(shared.modelCache);
+    const modelDir = await ensureLearnedTinyModel(shared.modelCache);
     const { createRepo, uploadFiles } = await import("@huggingface/hub");
     const repo = { type: "model" as const, name: "tester/tiny-teacher" };
     await createRepo({ repo, accessToken: "hf_fake_write_token", hubUrl: hub.url });

@@ -1,4 +1,4 @@
-import type { NucleusBatch, NucleusSample } from "./types.js";
+import type { LogitBatch, LogitSample, SparseLogits } from "./types.js";
 
 /** How `toSparseTargets` treats the probability outside the kept entries. */
 export type TailHandling =
@@ -30,32 +30,37 @@ export interface SparseTargetOptions {
   into?: SparseTargets;
 }
 
-type Source = NucleusBatch | readonly NucleusSample[];
+/** What `toSparseTargets` takes: a batch of either layout (what `LogitFile.batches()` yields) or samples. */
+export type SparseTargetSource = LogitBatch | readonly LogitSample[];
+
+/** The entries of a batch or sample: the nucleus (nucleus layouts) or the drawn tokens (importance). */
+const entriesOf = (x: LogitBatch | LogitSample): SparseLogits => (x.layout === "importance" ? x.drawn : x.top);
 
 /**
  * Nucleus entries of every position of a batch (or of samples, concatenated) as fixed-width `[T, K]` targets:
- * the K most probable nucleus entries, most probable first. With `tail: "keep"` log-probabilities are the
+ * the K most probable nucleus entries, most probable first. For the importance layout the entries are the drawn
+ * tokens (their true teacher log-probabilities; `tailMass` is the probability of the tokens never drawn). With `tail: "keep"` log-probabilities are the
  * teacher's own (`logit - logsumexp`) and `tailMass` holds `1 - sum(kept p)`; with `"renormalize"` the kept
  * entries are renormalized to sum to 1 and `tailMass` holds what was dropped before renormalizing.
  */
-export function toSparseTargets(source: Source, options: SparseTargetOptions): SparseTargets {
+export function toSparseTargets(source: SparseTargetSource, options: SparseTargetOptions): SparseTargets {
   const { k } = options;
   if (!(k >= 1 && k === Math.floor(k))) {
     throw new RangeError(`k must be a positive integer, got ${k}`);
   }
   const renormalize = options.tail === "renormalize";
-  const parts: { top: NucleusSample["top"]; lse: Float64Array; p0: number; p1: number; levels: number }[] = [];
+  const parts: { top: SparseLogits; lse: Float64Array; p0: number; p1: number; levels: number }[] = [];
   let T = 0;
   if (Array.isArray(source)) {
-    for (const s of source as readonly NucleusSample[]) {
-      parts.push({ top: s.top, lse: s.logsumexp, p0: 0, p1: s.numTokens, levels: s.levels });
+    for (const s of source as readonly LogitSample[]) {
+      parts.push({ top: entriesOf(s), lse: s.logsumexp, p0: 0, p1: s.numTokens, levels: s.levels });
       T += s.numTokens;
     }
   } else {
-    const b = source as NucleusBatch;
+    const b = source as LogitBatch;
     const p0 = b.rowOffsets[0] as number;
     const p1 = b.rowOffsets[b.numRows] as number;
-    parts.push({ top: b.top, lse: b.logsumexp, p0, p1, levels: b.levels });
+    parts.push({ top: entriesOf(b), lse: b.logsumexp, p0, p1, levels: b.levels });
     T = p1 - p0;
   }
   const into = options.into;
@@ -69,14 +74,19 @@ export function toSparseTargets(source: Source, options: SparseTargetOptions): S
     logprobs.fill(0);
     mask.fill(0);
   }
-  const order = new Int32Array(256);
-  const logits = new Float64Array(256);
+  // scratch per position (a nucleus has at most 255 entries; importance positions may have more: grown then)
+  let order = new Int32Array(256);
+  let logits = new Float64Array(256);
   let row = 0;
   for (const part of parts) {
     const { top, lse } = part;
     for (let t = part.p0; t < part.p1; t++, row++) {
       const e0 = top.offsets[t] as number;
       const n = (top.offsets[t + 1] as number) - e0;
+      if (n > order.length) {
+        order = new Int32Array(n);
+        logits = new Float64Array(n);
+      }
       const min = top.min[t] as number;
       const scale = ((top.max[t] as number) - min) / part.levels;
       const shift = lse[t] as number;
@@ -91,7 +101,7 @@ export function toSparseTargets(source: Source, options: SparseTargetOptions): S
         }
       }
       const keep = Math.min(n, k);
-      // otherwise a partial selection sort: n <= 255 and K small
+      // otherwise a partial selection sort (K small)
       for (let a = 0; !sorted && a < keep; a++) {
         let best = a;
         for (let b = a + 1; b < n; b++) {

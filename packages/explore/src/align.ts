@@ -166,6 +166,11 @@ export async function alignSample(options: AlignOptions): Promise<Alignment> {
   for (let i = 0; i < n; i++) {
     const start = encoded.offsets[2 * i] as number;
     const end = encoded.offsets[2 * i + 1] as number;
+    // A character split across byte-level tokens is in the offsets of each of them: show it once, on the token that
+    // completes it (the last one), so the tokens' texts concatenate to the text.
+    const nextStart = i + 1 < n ? (encoded.offsets[2 * i + 2] as number) : end;
+    const nextEnd = i + 1 < n ? (encoded.offsets[2 * i + 3] as number) : end;
+    const shownEnd = nextEnd > nextStart && nextStart < end ? Math.max(start, nextStart) : end;
     while (span < spans.length / 2 && start >= (spans[2 * span + 1] as number) && end > start) {
       span++;
     }
@@ -177,7 +182,7 @@ export async function alignSample(options: AlignOptions): Promise<Alignment> {
     const token: AlignedToken = {
       i,
       id,
-      text: end > start ? encoded.text.slice(start, end) : textOf(id),
+      text: end > start ? encoded.text.slice(start, shownEnd) : textOf(id),
       start,
       end,
       kind: kept ? "extracted" : masked ? "skipped" : "prompt",

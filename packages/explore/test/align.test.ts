@@ -168,6 +168,23 @@ describe("alignment with the text (real Qwen3 tokenizer, qwen template)", () => 
       "\nJapan's capital is Tokyo.\n</think>\n\nTokyo — 東京 🗼.",
     );
 
+    // a character split across byte-level tokens is shown once, on the token that completes it: the tokens' texts
+    // concatenate to the text (no doubled "東", "🗼"), and the split ones are found (the offsets overlap)
+    expect(a.tokens.map((t) => t.text).join("")).toBe(a.text);
+    const overlaps = (k: number) => k > 0 && (a.tokens[k]?.start ?? 0) < (a.tokens[k - 1]?.end ?? 0);
+    const completing = a.tokens.filter((_, k) => overlaps(k) && !overlaps(k + 1));
+    expect(completing.map((t) => a.text.slice(t.start, t.end))).toEqual(expect.arrayContaining(["🗼"]));
+    a.tokens.forEach((t, k) => {
+      if (overlaps(k + 1)) {
+        // the character is left to the next token
+        expect(t.text).toBe(a.text.slice(t.start, a.tokens[k + 1]?.start));
+      } else if (overlaps(k)) {
+        expect(t.text).toBe(a.text.slice(t.start, t.end));
+        expect([...t.text].some((ch) => (ch.codePointAt(0) ?? 0) > 127)).toBe(true);
+      }
+    });
+    expect(plainTerminalText(renderAlignment(a, { color: false, width: 200 }))).not.toMatch(/東東|京京|🗼🗼|——/);
+
     // a token holding part of a multi-byte character is shown by its bytes, not a replacement character
     expect(a.tokens.some((t) => t.predictions.some((q) => /^<0x[0-9A-F]{2}( 0x[0-9A-F]{2})*>$/.test(q.text)))).toBe(
       true,
@@ -262,3 +279,8 @@ describe("alignment with the text (real Qwen3 tokenizer, qwen template)", () => 
     );
   });
 });
+
+/** The terminal rendering without its table borders (for checks on the displayed text). */
+function plainTerminalText(s: string): string {
+  return s.replace(/[│|]/g, "");
+}

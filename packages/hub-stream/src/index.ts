@@ -5,7 +5,14 @@
 export type { Checkpoint, SerializedIndexSet } from "./cache.js";
 export { DEFAULT_CACHE_DIR, deserializeIndexSet, LocalCache, locationId, serializeIndexSet } from "./cache.js";
 export type { DatasetCardOptions } from "./card.js";
-export { cardFrontMatter, renderDatasetCard, typescriptExample, writeDatasetCard } from "./card.js";
+export {
+  cardFrontMatter,
+  cardTokenizerId,
+  renderDatasetCard,
+  sizeCategory,
+  typescriptExample,
+  writeDatasetCard,
+} from "./card.js";
 export type { Env } from "./config.js";
 export { DEFAULT_HUB_URL, hfHome, hubCacheDir, parseRepoId, resolveHubUrl, resolveToken } from "./config.js";
 export type { SinkSpec } from "./create-sink.js";

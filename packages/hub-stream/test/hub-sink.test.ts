@@ -71,7 +71,7 @@ describe("HubSink against the local Hub server", () => {
     expect(s.log.some((r) => r.route === "lfs-upload" && r.status === 200)).toBe(true);
     const card = new TextDecoder().decode(s.files("me/logits").get("README.md"));
     expect(card).toContain("path: data/*.parquet");
-    expect(card).toContain(`load_dataset("me/logits"`);
+    expect(card).toContain(`DATASET = "me/logits"`);
   });
 
   it("honours HF_ENDPOINT and HF_TOKEN from the environment", async () => {

@@ -207,13 +207,13 @@ describe("dataset card", () => {
       const fm = cardFrontMatter({ layout, settings: { model: 'a "quoted" model' } });
       const y = parseYaml(fm.replace(/^---\n/, "").replace(/\n---$/, "")) as {
         configs: { data_files: { split: string; path: string }[] }[];
-        dataset_info: { features: { name: string; dtype?: string; sequence?: string }[] };
+        dataset_info: { features: { name: string; dtype?: string; list?: string }[] };
         pretty_name: string;
       };
       expect(y.pretty_name).toBe('Teacher logits of a "quoted" model');
       expect(y.configs[0]?.data_files).toEqual([{ split: "train", path: "data/*.parquet" }]);
       const want = columnsOf(layout).map((c) =>
-        c.type.startsWith("list<") ? { name: c.name, sequence: c.type.slice(5, -1) } : { name: c.name, dtype: c.type },
+        c.type.startsWith("list<") ? { name: c.name, list: c.type.slice(5, -1) } : { name: c.name, dtype: c.type },
       );
       expect(y.dataset_info.features).toEqual(want);
     }
@@ -227,9 +227,10 @@ describe("dataset card", () => {
     });
     expect(card.startsWith("---\n")).toBe(true);
     expect(card).toContain("## Token Alignment");
-    expect(card).toContain("def unpack_indices(low, high_bytes, counts):");
-    expect(card).toContain('load_dataset("me/logits"');
-    expect(card).toContain('AutoTokenizer.from_pretrained("Qwen/Qwen3-8B")');
+    expect(card).toContain("def unpack_indices(low, high_bytes):");
+    expect(card).toContain("def print_sampled_logits(sample, token_idx):");
+    expect(card).toContain('DATASET = "me/logits"');
+    expect(card).toContain('TOKENIZER = "Qwen/Qwen3-8B"');
     expect(card).toContain("~95% probability mass");
     expect(card).toContain('import { openLogitFile, positionIds, positionProbs, urlSource } from "@logitpack/codec";');
     expect(card).toContain('| `templateHash` | `"ab12"` |');

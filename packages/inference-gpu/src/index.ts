@@ -18,4 +18,4 @@ export { extractionSettings, LOGITS_ALIGNMENT, NUCLEUS_RULE } from "./settings.j
 export type { LoadTeacherOptions, Teacher } from "./teacher.js";
 export { loadTeacher } from "./teacher.js";
 export type { TinyModelOptions, TinyModelShape } from "./tiny-model.js";
-export { defaultCacheDir, ensureTinyModel } from "./tiny-model.js";
+export { defaultCacheDir, ensureLearnedTinyModel, ensureTinyModel } from "./tiny-model.js";

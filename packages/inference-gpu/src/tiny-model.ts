@@ -1,6 +1,6 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ensureTinyModel as ensure } from "@logitpack/tiny-model";
+import { ensureTinyModel as ensure, ensureLearnedTinyModel as ensureLearned } from "@logitpack/tiny-model";
 
 export type TinyModelShape = "plain" | "decoder";
 
@@ -29,4 +29,14 @@ export function ensureTinyModel(cacheDir: string = defaultCacheDir(), options: T
     shape: options.shape ?? "decoder",
     ...(options.vocabSize !== undefined ? { vocabSize: options.vocabSize } : {}),
   });
+}
+
+/**
+ * The learned embedded teacher: the tiny decoder above plus n-gram statistics of the bundled sample dataset
+ * (`logitpack extract`'s embedded default) folded into its graph, so its distributions put the sample text's next
+ * token at the top most of the time (nucleus sizes still 1 to the cap). Generated into `cacheDir` on first use (a few
+ * seconds, about 136 MB) and reused after. Returns the model folder.
+ */
+export function ensureLearnedTinyModel(cacheDir: string = defaultCacheDir()): Promise<string> {
+  return ensureLearned(join(cacheDir, "tiny-model"));
 }

@@ -15,11 +15,15 @@ export {
   planSequentialBatches,
   planTokenBudgetBatches,
 } from "./batches.js";
+export type { DataFileOptions, ResolvedDataFiles } from "./data-files.js";
+export { dataFilesOf, resolveDataFiles } from "./data-files.js";
+export type { DetectedShape } from "./detect.js";
+export { detectInputShape } from "./detect.js";
 export type { SamplerErrorCode, SamplerErrorContext } from "./errors.js";
 export { missingColumnError, SamplerError } from "./errors.js";
 export { parseIntegerFlag } from "./flags.js";
-export type { HubFileAccess } from "./hub-provider.js";
-export { hubDatasetProvider } from "./hub-provider.js";
+export type { HubFileAccess, HubProviderOptions } from "./hub-provider.js";
+export { hubDatasetProvider, hubOfflineFromEnv } from "./hub-provider.js";
 export type { ComputeLengthsOptions, LengthsResult, LengthsTable } from "./lengths.js";
 export { computeLengths, readLengths, writeLengthsParquet } from "./lengths.js";
 export type { EncoderSpec } from "./measure.js";
@@ -33,7 +37,7 @@ export type { ExampleTable, Selection, SelectionStats, SelectOptions, SubjectQuo
 export { parseSampleSubject, selectExamples } from "./select.js";
 export type { Shard } from "./shard.js";
 export { parseShard, resolveShard, shardPlan } from "./shard.js";
-export type { DatasetSource, HubDatasetProvider, RowBatch } from "./sources.js";
+export type { DataFilesInfo, DatasetSource, HubDatasetProvider, RowBatch } from "./sources.js";
 export {
   ConcatSource,
   DEFAULT_BATCH_ROWS,

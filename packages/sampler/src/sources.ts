@@ -1,8 +1,9 @@
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from "node:fs";
-import { extname, join, relative } from "node:path";
+import { extname, join, relative, sep } from "node:path";
 import { createInterface } from "node:readline";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
 import { compressors } from "hyparquet-compressors";
+import { type ResolvedDataFiles, resolveDataFiles } from "./data-files.js";
 import { SamplerError } from "./errors.js";
 
 /** A run of consecutive rows: `rows[k]` is dataset row `start + k`. */
@@ -18,6 +19,8 @@ export interface RowBatch {
  */
 export interface DatasetSource {
   readonly name: string;
+  /** For folders and Hub repos: the split, config and files chosen (see `resolveDataFiles`). */
+  readonly dataFiles?: DataFilesInfo;
   /** Column names (Parquet schema; JSON: the keys of the first record). */
   columns(): Promise<string[]>;
   /** Row count when known without a scan (Parquet metadata), else undefined. */
@@ -32,7 +35,7 @@ export interface DatasetSource {
  * on its own and tests need no network.
  */
 export interface HubDatasetProvider {
-  open(repoId: string, options: { split?: string; revision?: string }): Promise<DatasetSource>;
+  open(repoId: string, options: { split?: string; config?: string; revision?: string }): Promise<DatasetSource>;
 }
 
 export const DEFAULT_BATCH_ROWS = 1024;
@@ -293,11 +296,15 @@ const EXTENSIONS: Record<string, (file: string) => DatasetSource> = {
 };
 
 /**
- * A local file or folder. A folder is every `.parquet`, `.jsonl`/`.ndjson` or `.json` file below it, in sorted
- * path order (Hub layout: `data/train-00000-of-00002.parquet`, ...); with `split`, only files whose relative path
- * has a part starting with the split name (`train`, `data/train-*.parquet`, `train/*.jsonl`).
+ * A local file or folder. A folder follows the Hub's conventions (`resolveDataFiles`): its README's `configs`
+ * (`config` picks one), else split names in file and folder names, else every data file; the `split` (default
+ * `train`) only, never mixed with others; metadata files such as `dataset_infos.json` are not data. The returned
+ * source says which files and split it chose (`dataFiles`).
  */
-export function openLocalDataset(path: string, options: { split?: string; flag?: string } = {}): DatasetSource {
+export function openLocalDataset(
+  path: string,
+  options: { split?: string; config?: string; flag?: string } = {},
+): DatasetSource {
   const flag = options.flag ?? "--dataset";
   if (!existsSync(path)) {
     throw new SamplerError("SOURCE_NOT_FOUND", `no such file or folder: ${path}`, { flag });
@@ -305,28 +312,48 @@ export function openLocalDataset(path: string, options: { split?: string; flag?:
   if (statSync(path).isFile()) {
     return openFile(path, flag);
   }
-  let files = listFiles(path).filter((f) => extname(f).toLowerCase() in EXTENSIONS);
-  if (options.split !== undefined) {
-    const split = options.split;
-    files = files.filter((f) =>
-      relative(path, f)
-        .split(/[\\/]/)
-        .some((part) => part.startsWith(split)),
-    );
-  }
-  if (files.length === 0) {
-    throw new SamplerError(
-      "SOURCE_NOT_FOUND",
-      `no .parquet, .jsonl or .json files in ${path}${options.split ? ` for split "${options.split}"` : ""}`,
-      { flag },
-    );
-  }
-  return files.length === 1
-    ? openFile(files[0] as string, flag)
-    : new ConcatSource(
-        files.map((f) => openFile(f, flag)),
-        path,
-      );
+  const rel = listFiles(path).map((f) => relative(path, f).split(sep).join("/"));
+  const readmePath = join(path, "README.md");
+  const readme = existsSync(readmePath) ? readFileSync(readmePath, "utf8") : undefined;
+  const resolved = resolveDataFiles(rel, readme, {
+    flag,
+    name: path,
+    ...(options.split !== undefined ? { split: options.split } : {}),
+    ...(options.config !== undefined ? { config: options.config } : {}),
+  });
+  const files = resolved.files.map((f) => join(path, ...f.split("/")));
+  const source =
+    files.length === 1
+      ? openFile(files[0] as string, flag)
+      : new ConcatSource(
+          files.map((f) => openFile(f, flag)),
+          path,
+        );
+  return withDataFiles(source, resolved);
+}
+
+/** What a folder or Hub dataset resolved to (which split, config and files), for the start-of-run report. */
+export interface DataFilesInfo {
+  split: string;
+  config?: string;
+  /** Relative paths, in reading order. */
+  files: readonly string[];
+  /** Every split the dataset has. */
+  splits: readonly string[];
+  how: ResolvedDataFiles["how"];
+}
+
+/** `source` with `dataFiles` set. */
+export function withDataFiles(source: DatasetSource, resolved: ResolvedDataFiles): DatasetSource {
+  const info: DataFilesInfo = {
+    split: resolved.split,
+    ...(resolved.config !== undefined ? { config: resolved.config } : {}),
+    files: resolved.files,
+    splits: resolved.splits,
+    how: resolved.how,
+  };
+  Object.defineProperty(source, "dataFiles", { value: info, enumerable: false });
+  return source;
 }
 
 /**
@@ -335,11 +362,15 @@ export function openLocalDataset(path: string, options: { split?: string; flag?:
  */
 export async function openDataset(
   spec: string,
-  options: { split?: string; revision?: string; hub?: HubDatasetProvider; flag?: string } = {},
+  options: { split?: string; config?: string; revision?: string; hub?: HubDatasetProvider; flag?: string } = {},
 ): Promise<DatasetSource> {
   const flag = options.flag ?? "--dataset";
   if (existsSync(spec)) {
-    return openLocalDataset(spec, options.split === undefined ? { flag } : { split: options.split, flag });
+    return openLocalDataset(spec, {
+      flag,
+      ...(options.split !== undefined ? { split: options.split } : {}),
+      ...(options.config !== undefined ? { config: options.config } : {}),
+    });
   }
   // "./data.jsonl" or "/x/y.parquet" are paths even though they match owner/name's characters
   const pathLike = /^[./]/.test(spec) || /\.(jsonl?|parquet)$/i.test(spec);
@@ -354,9 +385,12 @@ export async function openDataset(
       { flag },
     );
   }
-  const open: { split?: string; revision?: string } = {};
+  const open: { split?: string; config?: string; revision?: string } = {};
   if (options.split !== undefined) {
     open.split = options.split;
+  }
+  if (options.config !== undefined) {
+    open.config = options.config;
   }
   if (options.revision !== undefined) {
     open.revision = options.revision;

@@ -14,9 +14,9 @@ describe("package invariants", () => {
     }
   });
 
-  it("depends on chat (not codec or cli), and reads Parquet with hyparquet", () => {
+  it("depends on chat (not codec or cli), reads Parquet with hyparquet and dataset cards with yaml", () => {
     const deps = Object.keys(pkg.dependencies).sort();
-    expect(deps).toEqual(["@logitpack/chat", "hyparquet", "hyparquet-compressors", "hyparquet-writer"]);
+    expect(deps).toEqual(["@logitpack/chat", "hyparquet", "hyparquet-compressors", "hyparquet-writer", "yaml"]);
   });
 
   it("builds the worker as its own entry", () => {

@@ -62,12 +62,17 @@ describe("sources", () => {
     expect(await train.numRows()).toBe(250);
     const all = (await collect(train)).flatMap((b) => b.rows);
     expect(all.map((r) => r.question)).toEqual(rows.map((r) => r.question));
-    const both = openLocalDataset(d);
-    expect(await both.numRows()).toBeUndefined();
-    const batches = await collect(both);
-    // sorted paths: data/test-* (3 rows) first, then the two train files (row groups of 50)
-    expect(batches.map((b) => b.start)).toEqual([0, 3, 53, 103, 153, 203]);
-    expect(batches[0]?.rows[0]).toEqual(rows[0]);
+    // without --split: the train split (Hub convention), never mixed with test
+    const dflt = openLocalDataset(d);
+    expect(dflt.dataFiles?.split).toBe("train");
+    expect(dflt.dataFiles?.splits).toEqual(["test", "train"]);
+    expect(await dflt.numRows()).toBe(250);
+    const test = openLocalDataset(d, { split: "test" });
+    const batches = await collect(test);
+    expect(batches.flatMap((b) => b.rows)).toEqual(rows.slice(0, 3));
+    expect(await codeOf(() => openLocalDataset(d, { split: "validation" }))).toMatch(
+      /^SOURCE_NOT_FOUND: .*--split.*no split "validation".*splits are: test, train/,
+    );
   });
 
   it("errors name the flag, the file and the line", async () => {
@@ -108,9 +113,12 @@ describe("sources", () => {
       },
     });
     const src = await openDataset("org/name", { split: "train", hub: provider });
-    expect(downloads).toEqual(["data/train-00000-of-00002.parquet", "data/train-00001-of-00002.parquet"]);
+    // the README first (for its configs), then the train split's Parquet files (not raw/train.jsonl, not test)
+    expect(downloads).toEqual(["README.md", "data/train-00000-of-00002.parquet", "data/train-00001-of-00002.parquet"]);
     expect((await collect(src)).flatMap((x) => x.rows)).toEqual(rows.slice(0, 12));
-    await expect(provider.open("org/name", { split: "validation" })).rejects.toThrow(/no .parquet.*"validation"/);
+    await expect(provider.open("org/name", { split: "validation" })).rejects.toThrow(
+      /no split "validation".*splits are: test, train/,
+    );
   });
 
   it("Hub datasets go through the injected provider", async () => {

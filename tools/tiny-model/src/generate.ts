@@ -38,14 +38,14 @@ export interface TinyModelInfo {
   files: string[];
 }
 
-const HIDDEN = 64;
-const HEADS = 2;
-const HEAD_DIM = 32;
+export const HIDDEN = 64;
+export const HEADS = 2;
+export const HEAD_DIM = 32;
 /** Token embedding norms are log-uniform in this range: each token sets its own "temperature". */
 const NORM_MIN = 5.5;
 const NORM_MAX = 12;
-const QWEN3_PAD = 151_643; // <|endoftext|>
-const QWEN3_EOS = 151_645; // <|im_end|>
+export const QWEN3_PAD = 151_643; // <|endoftext|>
+export const QWEN3_EOS = 151_645; // <|im_end|>
 
 /** mulberry32: a small, fast, deterministic 32-bit generator. */
 function mulberry32(seed: number): () => number {
@@ -72,13 +72,13 @@ function fillNormal(out: Float32Array, next: () => number, scale: number): void 
   }
 }
 
-interface Weights {
+export interface Weights {
   embed: Float32Array; // [V, H]
   mix: Float32Array; // [H, H]
   out: Float32Array; // [H, V]
 }
 
-function makeWeights(vocab: number, seed: number): Weights {
+export function makeWeights(vocab: number, seed: number): Weights {
   const next = mulberry32(seed);
   const embed = new Float32Array(vocab * HIDDEN);
   fillNormal(embed, next, 1);
@@ -144,7 +144,7 @@ function plainGraph(vocab: number, w: Weights, external: boolean): { nodes: Node
   return { nodes, inits };
 }
 
-function decoderGraph(vocab: number, w: Weights): { nodes: NodeProto[]; inits: TensorProto[] } {
+export function decoderGraph(vocab: number, w: Weights): { nodes: NodeProto[]; inits: TensorProto[] } {
   const freqs = new Float32Array(HIDDEN / 2);
   for (let k = 0; k < freqs.length; k++) {
     freqs[k] = 10000 ** (-k / freqs.length);
@@ -202,7 +202,7 @@ function decoderGraph(vocab: number, w: Weights): { nodes: NodeProto[]; inits: T
   return { nodes, inits };
 }
 
-function modelBytes(
+export function modelBytes(
   opset: number,
   nodes: NodeProto[],
   inits: TensorProto[],
@@ -297,7 +297,7 @@ export async function generateTinyModel(dir: string, options: TinyModelOptions):
   return info;
 }
 
-async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
+export async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   try {
     await writeFile(tmp, bytes);

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from "node:fs";
 import { openLogitFile } from "@logitpack/codec";
 import { renderDatasetCard, writeDatasetCard } from "@logitpack/hub-stream";
 import { DATASET_ARG, HUB_READ_FLAGS, openDatasetTarget } from "../internal/dataset-target.js";
@@ -16,6 +17,12 @@ export const card: CommandSpec = {
       type: "string",
       valueName: "SPDX",
       description: "licence of the dataset (e.g. apache-2.0)",
+      group: "Card",
+    },
+    "card-extra": {
+      type: "string",
+      valueName: "TEXT|FILE.md",
+      description: "extra Markdown for the card (how the data was chosen, a citation): the text, or a .md file",
       group: "Card",
     },
     "pretty-name": {
@@ -45,12 +52,21 @@ async function runCard(ctx: CommandContext): Promise<void> {
   }
   const license = str(ctx.flags, "license");
   const prettyName = str(ctx.flags, "pretty-name");
+  const extra = str(ctx.flags, "card-extra");
+  let extraText = extra;
+  if (extra !== undefined && /\.(md|markdown|txt)$/i.test(extra.trim())) {
+    if (!existsSync(extra.trim())) {
+      throw new CliError(`--card-extra: no such file: ${extra.trim()}`);
+    }
+    extraText = readFileSync(extra.trim(), "utf8");
+  }
   const options = {
     layout: lf.layout,
     settings: lf.info.settings,
     ...(target.kind === "hub" ? { repoId: target.name } : {}),
     ...(license ? { license } : {}),
     ...(prettyName ? { prettyName } : {}),
+    ...(extraText ? { extraText } : {}),
   };
   if (bool(ctx.flags, "print")) {
     const text = renderDatasetCard(options);

@@ -3,6 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import type { ChatEncoder, ChatTokenizer, Example } from "@logitpack/chat";
 import type { Alignment, DatasetStats, FidelityReport, LoadedSample, LogitDataset } from "@logitpack/explore";
+import type { DatasetSource } from "@logitpack/sampler";
 import { CliError, UsageError } from "../internal/errors.js";
 import { conflicts, int, str } from "../internal/flags.js";
 import { formatCount, formatDuration } from "../internal/progress.js";
@@ -58,7 +59,22 @@ const ALIGN: Record<string, FlagSpec> = {
   dataset: {
     type: "string",
     valueName: "PATH|ID",
-    description: "the source dataset the logits were extracted from (default: the one recorded in the settings)",
+    description:
+      "the source dataset the logits were extracted from: a local path or a Hub dataset id (default: the one recorded in the settings)",
+    group: "Alignment",
+  },
+  split: {
+    type: "string",
+    valueName: "NAME",
+    description: "split of the source dataset the extraction read (folders, Hub datasets)",
+    default: "train",
+    group: "Alignment",
+  },
+  config: {
+    type: "string",
+    valueName: "NAME",
+    description: "config (subset) of the source dataset the extraction read",
+    default: "the default config",
     group: "Alignment",
   },
   model: {
@@ -392,7 +408,7 @@ async function sourceOf(ctx: CommandContext, ds: LogitDataset, loaded: LoadedSam
   const e = await import("@logitpack/explore");
   const { loadTokenizer, loadChatTemplate } = await import("@logitpack/chat/node");
   const { exampleFromRow } = await import("@logitpack/chat");
-  const { openDataset, openRowReader } = await import("@logitpack/sampler");
+  const { openRowReader } = await import("@logitpack/sampler");
   const settings = loaded.settings;
   const shardInfo = ds.info();
   const meta = { keyValueMetadata: shardInfo.keyValueMetadata, settings };
@@ -425,23 +441,10 @@ async function sourceOf(ctx: CommandContext, ds: LogitDataset, loaded: LoadedSam
   const datasetFlag = str(ctx.flags, "dataset");
   const recorded = typeof settings.dataset === "string" ? settings.dataset : undefined;
   const spec = datasetFlag ?? recorded;
-  let source: Awaited<ReturnType<typeof openDataset>>;
   if (spec === undefined) {
     throw new CliError("--dataset: the logits dataset records no source dataset; pass it");
-  } else if (spec === EMBEDDED_DATASET_NAME) {
-    source = await openDataset(embeddedDatasetPath());
-  } else if (existsSync(spec)) {
-    source = await openDataset(spec);
-  } else {
-    const labels = settings.labels as { dataset?: unknown } | undefined;
-    const label = typeof labels?.dataset === "string" ? ` (${labels.dataset})` : "";
-    throw new CliError(
-      spec.startsWith("sha256:") || spec.startsWith("hf:")
-        ? `--dataset: the logits dataset records its source dataset by content${label}, not by path`
-        : `--dataset: the source dataset ${spec} is not a local path here`,
-      "pass --dataset with the dataset the logits were extracted from",
-    );
   }
+  const source = await openSourceDataset(ctx, spec);
   const reader = await openRowReader(source);
   const [row] = await reader.read([loaded.sample.index]);
   await reader.close();
@@ -449,6 +452,34 @@ async function sourceOf(ctx: CommandContext, ds: LogitDataset, loaded: LoadedSam
     throw new CliError(`--dataset: ${spec} has no row ${loaded.sample.index}`);
   }
   return { encoder, example: exampleFromRow(row, shape, loaded.sample.index), model };
+}
+
+/** The source dataset of an alignment: the bundled one, a local path, or a Hub dataset (its split and config). */
+async function openSourceDataset(ctx: CommandContext, spec: string): Promise<DatasetSource> {
+  const { openDataset } = await import("@logitpack/sampler");
+  if (spec === EMBEDDED_DATASET_NAME) {
+    return openDataset(embeddedDatasetPath());
+  }
+  const split = str(ctx.flags, "split");
+  const config = str(ctx.flags, "config");
+  const pick = { ...(split ? { split } : {}), ...(config ? { config } : {}) };
+  if (existsSync(spec)) {
+    return openDataset(spec, pick);
+  }
+  if (/^[\w.-]+\/[\w.-]+$/.test(spec)) {
+    // a Hub dataset: the same files the extraction read (its README configs, the split), from the cache or the Hub
+    const { hubDatasets } = await import("../lib/inputs.js");
+    const hub = hubDatasets(str(ctx.flags, "token"), (repo) =>
+      ctx.out.info(`Downloading files of ${repo} into the Hugging Face cache`),
+    );
+    return openDataset(spec, { ...pick, hub });
+  }
+  throw new CliError(
+    spec.startsWith("sha256:")
+      ? "--dataset: the logits dataset records its source dataset by content (a hash of its files), not by path"
+      : `--dataset: the source dataset ${spec} is neither a local path here nor a Hub dataset id`,
+    "pass --dataset with the dataset the logits were extracted from",
+  );
 }
 
 /** Aligns a loaded sample with its source row. */

@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import { UsageError } from "../internal/errors.js";
 import { bool, has, num, str } from "../internal/flags.js";
 import { INPUT_FLAGS } from "../internal/input-flags.js";
@@ -194,6 +195,19 @@ export const extract: CommandSpec = {
       description: "ignore and remove the earlier run's shards and cached rows, and start over",
       group: "Output",
     },
+    license: {
+      type: "string",
+      valueName: "SPDX",
+      description:
+        "licence of the output dataset, for its card (e.g. apache-2.0; the source data's licence usually decides)",
+      group: "Output",
+    },
+    "card-extra": {
+      type: "string",
+      valueName: "TEXT|FILE.md",
+      description: "extra Markdown for the dataset card (how the data was chosen, a citation): the text, or a .md file",
+      group: "Output",
+    },
     "cache-dir": {
       type: "string",
       valueName: "DIR",
@@ -237,6 +251,14 @@ export function extractConfig(ctx: CommandContext): { config: ExtractionConfig; 
     overrides["output.hubRepo"] = has(f, "output-repo") ? "--output-repo" : "--output";
   } else {
     overrides["output.hubRepo"] = "--push-to-hub";
+    // `--output owner/name` without --push-to-hub would silently write a local folder ./owner/name
+    const output = str(f, "output");
+    if (output !== undefined && /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/.test(output) && !existsSync(output)) {
+      throw new UsageError(
+        `${output} looks like a Hub dataset repo, but --push-to-hub is not set: add --push-to-hub to write to the Hub, or pass ./${output} for a local folder`,
+        "--output",
+      );
+    }
   }
   return { config, name: optionNamer(EXTRACT_OPTIONS, overrides) };
 }

@@ -20,14 +20,14 @@ export async function recomputeFidelity(options: {
   model: string | undefined;
   env: NodeJS.ProcessEnv;
 }): Promise<FidelityReport> {
-  const { ensureTinyModel, loadTeacher, runBatch } = await import("@logitpack/inference-gpu");
+  const { ensureLearnedTinyModel, loadTeacher, runBatch } = await import("@logitpack/inference-gpu");
   const { fidelityReport } = await import("@logitpack/explore");
   const { sample, settings } = options;
   let modelDir: string;
   if (options.model === undefined) {
     throw new CliError("--model: the dataset records no model; pass the model folder to recompute the distributions");
   } else if (options.model === "tiny" || options.model === EMBEDDED_MODEL_NAME) {
-    modelDir = await ensureTinyModel(
+    modelDir = await ensureLearnedTinyModel(
       options.env.LOGITPACK_CACHE ?? join(options.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "logitpack"),
     );
   } else if (existsSync(options.model)) {

@@ -21,7 +21,15 @@ export const INPUT_FLAGS: Record<string, FlagSpec> = {
   split: {
     type: "string",
     valueName: "NAME",
-    description: "only files of this split (folders, Hub datasets)",
+    description: "split to read (folders, Hub datasets), as the dataset's README configs or file names define it",
+    default: "train",
+    group: "Input",
+  },
+  config: {
+    type: "string",
+    valueName: "NAME",
+    description: "config (subset) of the dataset's README configs (folders, Hub datasets)",
+    default: "the default config",
     group: "Input",
   },
   "messages-col": {

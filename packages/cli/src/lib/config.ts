@@ -7,6 +7,7 @@
  * Adding an option: put it in its group here (with its default in `resolve*`), check it in the validator, read it
  * where the pipeline needs it, and give it a flag in the CLI's table (`src/commands/extract-flags.ts`).
  */
+import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseSkipRules, type SkipRules } from "@logitpack/chat";
 import { parseRepoId } from "@logitpack/hub-stream";
@@ -44,8 +45,10 @@ export interface ChatConfig {
 export interface DatasetConfig {
   /** A `.parquet`/`.jsonl`/`.json` file, a folder of them, or a Hub dataset id. Default: the bundled sample dataset (300 conversations). */
   id?: string;
-  /** Only files of this split (folders, Hub datasets). */
+  /** Split to read (folders, Hub datasets). Default `train`, as the dataset's README configs or file names define it. */
   split?: string;
+  /** Config (subset) of the dataset's README `configs` (folders, Hub datasets). Default: its default config. */
+  config?: string;
   /** Column holding a list of `{role, content}` messages. Default: `messages` or `conversations`, when present. */
   messagesCol?: string;
   /** Single-turn: column of the user message (with `assistantCol`). */
@@ -122,6 +125,10 @@ export interface OutputConfig {
   forceRestart?: boolean;
   /** Local cache (checkpoint, pending rows, failed uploads). Default: `<folder>/.logit_extraction_cache`, or `./.logit_extraction_cache/datasets--owner--name` for the Hub. */
   cacheDir?: string;
+  /** Licence of the output dataset for its card (an SPDX id such as `apache-2.0`, or `other`). */
+  license?: string;
+  /** Extra Markdown for the dataset card (its text, or the path of a .md file). */
+  cardExtra?: string;
 }
 
 export interface HubConfig {
@@ -187,6 +194,9 @@ export interface ResolvedExtractionConfig {
     uploadSizeMb?: number;
     resume: boolean;
     forceRestart: boolean;
+    license?: string;
+    /** The card's extra Markdown (read from the file when `cardExtra` named one). */
+    cardExtra?: string;
   };
   hub: HubConfig;
   runtime: { numProc?: number; verifyMask: boolean };
@@ -357,7 +367,21 @@ function checkOutput(v: Checker, o: OutputConfig, shard: Shard): ResolvedExtract
     ...optional("uploadSizeMb", v.num("output.uploadSizeMb", o.uploadSizeMb, 0, undefined, true)),
     resume: v.bool("output.resume", o.resume),
     forceRestart: v.bool("output.forceRestart", o.forceRestart),
+    ...optional("license", v.str("output.license", o.license)),
+    ...optional("cardExtra", cardExtraText(v, o.cardExtra)),
   };
+}
+
+/** `cardExtra`: a path of an existing .md/.txt file is read, anything else is the text itself. */
+function cardExtraText(v: Checker, value: unknown): string | undefined {
+  const text = v.str("output.cardExtra", value);
+  if (text === undefined || !/\.(md|markdown|txt)$/i.test(text.trim())) {
+    return text;
+  }
+  if (!existsSync(text.trim())) {
+    throw v.fail("output.cardExtra", `names a file that does not exist: ${text.trim()}`);
+  }
+  return readFileSync(text.trim(), "utf8");
 }
 
 function checkModel(v: Checker, m: ModelConfig, env: NodeJS.ProcessEnv): ResolvedExtractionConfig["model"] {
@@ -409,6 +433,7 @@ export function checkDataset(v: Checker, d: DatasetConfig): DatasetConfig {
   return {
     ...optional("id", v.str("dataset.id", d.id)),
     ...optional("split", v.str("dataset.split", d.split)),
+    ...optional("config", v.str("dataset.config", d.config)),
     ...optional("messagesCol", messagesCol),
     ...optional("userCol", userCol),
     ...optional("assistantCol", assistantCol),

@@ -8,7 +8,8 @@ import type { SelectionStats } from "@logitpack/sampler";
 /** Something for the user to know, with no effect on the result (a model being generated, files downloaded). */
 export interface NoticeEvent {
   event: "notice";
-  kind: "embedded-default" | "generate-model" | "download" | "chat-template";
+  /** `input`: which split, config and files of the dataset are read, and which columns hold the conversation. */
+  kind: "embedded-default" | "generate-model" | "download" | "chat-template" | "input";
   message: string;
   /** `download`: the repo and the number of files. */
   repo?: string;

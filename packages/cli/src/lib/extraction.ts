@@ -145,8 +145,14 @@ async function openInputs(run: Run, config: ExtractionConfig): Promise<Inputs> {
   const { c, name, emit } = run;
   const ctx = {
     name,
-    notice: (kind: "download", message: string, repo: string, files: number) =>
-      emit({ event: "notice", kind, message, repo, files }),
+    notice: (kind: "download" | "input", message: string, repo?: string, files?: number) =>
+      emit({
+        event: "notice",
+        kind,
+        message,
+        ...(repo !== undefined ? { repo } : {}),
+        ...(files !== undefined && files > 0 ? { files } : {}),
+      }),
     ...(c.hub.token ? { token: c.hub.token } : {}),
   };
   const model = await resolveModel(config.model?.id, ctx);
@@ -164,7 +170,14 @@ async function openInputs(run: Run, config: ExtractionConfig): Promise<Inputs> {
     });
   }
   const columns = await dataset.source.columns();
-  const shape = resolveShape(c.dataset, c.chat.systemPrompt, columns, name);
+  // which columns hold the conversation (said for the user's datasets; the embedded default has its own notice)
+  const shape = resolveShape(
+    c.dataset,
+    c.chat.systemPrompt,
+    columns,
+    name,
+    dataset.embedded ? undefined : (message) => emit({ event: "notice", kind: "input", message }),
+  );
   const template = resolveTemplateValue(
     c.chat.template,
     model,
@@ -424,7 +437,11 @@ async function openWriter(
       // other writers' shards of a split run): see checkEarlierRun
       resume: true,
       forceRestart: o.forceRestart,
-      card: { ...(o.target.kind === "hub" ? { repoId: o.target.where } : {}) },
+      card: {
+        ...(o.target.kind === "hub" ? { repoId: o.target.where } : {}),
+        ...(o.license !== undefined ? { license: o.license } : {}),
+        ...(o.cardExtra !== undefined ? { extraText: o.cardExtra } : {}),
+      },
       onEvent: (e) => writerEvent(run, e),
     });
   } catch (error) {

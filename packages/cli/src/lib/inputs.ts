@@ -10,14 +10,23 @@ import { fileURLToPath } from "node:url";
 import type { InputShape } from "@logitpack/chat";
 import { chooseTemplateForModelDir, loadTokenizer } from "@logitpack/chat/node";
 import { downloadToCache, hubCacheDir, listRepoFiles, resolveHubUrl } from "@logitpack/hub-stream";
-import { type DatasetSource, type HubDatasetProvider, openDataset, openLocalFiles } from "@logitpack/sampler";
+import {
+  type DatasetSource,
+  detectInputShape,
+  type HubDatasetProvider,
+  hubDatasetProvider,
+  hubOfflineFromEnv,
+  openDataset,
+  openLocalFiles,
+  SamplerError,
+} from "@logitpack/sampler";
 import type { DatasetConfig } from "./config.js";
 import { ExtractionError, type OptionNamer } from "./errors.js";
 
 /** What input resolution needs from the run: how to name options, where to report, the token. */
 export interface InputContext {
   name: OptionNamer;
-  notice(kind: "download", message: string, repo: string, files: number): void;
+  notice(kind: "download" | "input", message: string, repo?: string, files?: number): void;
   token?: string;
 }
 
@@ -61,6 +70,29 @@ export interface ResolvedDataset {
   embedded: boolean;
 }
 
+/**
+ * Hub datasets by the Hub's conventions (README configs, splits, `HF_HUB_OFFLINE`: @logitpack/sampler's
+ * `hubDatasetProvider`) over @logitpack/hub-stream's client and the standard cache. `onDownload` is told once, before
+ * the first data file is downloaded.
+ */
+export function hubDatasets(token: string | undefined, onDownload?: (repo: string) => void): HubDatasetProvider {
+  const auth = token ? { token } : {};
+  let announced = false;
+  return hubDatasetProvider(
+    {
+      listFiles: (o) => listRepoFiles({ ...o, ...auth }),
+      download: (o) => {
+        if (!announced && o.path !== "README.md") {
+          announced = true;
+          onDownload?.(o.repo);
+        }
+        return downloadToCache({ ...o, ...auth });
+      },
+    },
+    { offline: hubOfflineFromEnv(process.env), cacheDir: hubCacheDir() },
+  );
+}
+
 /** Opens `--dataset` (or the bundled one). Hub datasets are downloaded into the standard cache first. */
 export async function resolveDataset(d: DatasetConfig, ctx: InputContext): Promise<ResolvedDataset> {
   const spec = d.id;
@@ -70,34 +102,23 @@ export async function resolveDataset(d: DatasetConfig, ctx: InputContext): Promi
     return { source: openLocalFiles([path], EMBEDDED_DATASET_NAME), spec: EMBEDDED_DATASET_NAME, embedded: true };
   }
   const token = ctx.token;
-  const hub: HubDatasetProvider = {
-    async open(repo, options) {
-      const read = { repo, revision: options.revision, ...(token ? { token } : {}) };
-      const files = (await listRepoFiles(read)).filter((f) => /\.(parquet|jsonl|ndjson|json)$/i.test(f.path));
-      const wanted = options.split
-        ? files.filter((f) => f.path.split("/").some((part) => part.startsWith(options.split as string)))
-        : files;
-      if (wanted.length === 0) {
-        throw new ExtractionError(
-          "NOT_FOUND",
-          `${ctx.name("dataset.id")}: the Hub dataset ${repo} has no .parquet, .jsonl or .json files${options.split ? ` for split "${options.split}"` : ""}`,
-        );
-      }
-      ctx.notice(
-        "download",
-        `Downloading ${wanted.length} file(s) of ${repo} into ${hubCacheDir()}`,
-        repo,
-        wanted.length,
-      );
-      const paths: string[] = [];
-      for (const f of wanted) {
-        paths.push(await downloadToCache({ ...read, path: f.path }));
-      }
-      return openLocalFiles(paths, repo);
-    },
-  };
+  const hub = hubDatasets(token, (repo) =>
+    ctx.notice("download", `Downloading files of ${repo} into ${hubCacheDir()}`, repo, 0),
+  );
   checkPathLike(spec, "dataset.id", ctx.name);
-  const source = await openDataset(spec, { hub, flag: ctx.name("dataset.id"), ...(split ? { split } : {}) });
+  const source = await openDataset(spec, {
+    hub,
+    flag: ctx.name("dataset.id"),
+    ...(split ? { split } : {}),
+    ...(d.config ? { config: d.config } : {}),
+  });
+  const files = source.dataFiles;
+  if (files !== undefined) {
+    ctx.notice(
+      "input",
+      `Dataset ${spec}: split "${files.split}"${files.config !== undefined ? ` of config "${files.config}"` : ""}, ${files.files.length} file(s)${files.how === "readme-configs" ? " (as its README's configs say)" : ""}${files.splits.length > 1 ? `; splits: ${files.splits.join(", ")}` : ""}`,
+    );
+  }
   return { source, spec, embedded: false };
 }
 
@@ -122,13 +143,14 @@ export function checkPathLike(spec: string, option: string, name: OptionNamer): 
 
 /**
  * How rows become examples: `messagesCol`, or `userCol` + `assistantCol` (checked together by the config), or, when
- * neither is given, a `messages` / `conversations` column, else `question` + `answer` (the seed's example columns).
+ * neither is given, the columns `detectInputShape` finds by their usual names (told to `report`).
  */
 export function resolveShape(
   d: DatasetConfig,
   systemPrompt: string | undefined,
   columns: readonly string[],
   name: OptionNamer,
+  report?: (message: string) => void,
 ): InputShape {
   const system = {
     ...(systemPrompt ? { systemPrompt } : {}),
@@ -140,13 +162,17 @@ export function resolveShape(
   if (d.messagesCol !== undefined) {
     return { kind: "messages", column: d.messagesCol, ...system };
   }
-  for (const c of ["messages", "conversations", "conversation"]) {
-    if (columns.includes(c)) {
-      return { kind: "messages", column: c, ...system };
+  try {
+    // messages, conversations (ShareGPT), prompt/response, instruction/output, question/answer, ...
+    const found = detectInputShape(columns, systemPrompt ? { systemPrompt } : {});
+    report?.(
+      `Columns: ${found.description}${found.unused.length > 0 ? `; not read: ${found.unused.map((c) => `"${c}"`).join(", ")} (pass ${name("dataset.userCol")} and ${name("dataset.assistantCol")} to choose)` : ""}`,
+    );
+    return found.shape;
+  } catch (error) {
+    if (!(error instanceof SamplerError) || error.code !== "MISSING_COLUMN") {
+      throw error;
     }
-  }
-  if (columns.includes("question") && columns.includes("answer")) {
-    return { kind: "columns", userCol: "question", assistantCol: "answer", ...system };
   }
   throw new ExtractionError(
     "NOT_FOUND",

@@ -57,13 +57,25 @@ export async function runLengths(
 
   const ctx = {
     name,
-    notice: (kind: "download", message: string, r: string, files: number) =>
-      emit({ event: "notice", kind, message, repo: r, files }),
+    notice: (kind: "download" | "input", message: string, r?: string, files?: number) =>
+      emit({
+        event: "notice",
+        kind,
+        message,
+        ...(r !== undefined ? { repo: r } : {}),
+        ...(files !== undefined && files > 0 ? { files } : {}),
+      }),
     ...(token ? { token } : {}),
   };
   const model = await resolveModel(v.str("model.id", config.model?.id), ctx, { weights: false });
   const source = await resolveDataset(dataset, ctx);
-  const shape = resolveShape(dataset, chat.systemPrompt, await source.source.columns(), name);
+  const shape = resolveShape(
+    dataset,
+    chat.systemPrompt,
+    await source.source.columns(),
+    name,
+    source.embedded ? undefined : (message) => emit({ event: "notice", kind: "input", message }),
+  );
   const template = resolveTemplateValue(
     chat.template,
     model,

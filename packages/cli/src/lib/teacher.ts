@@ -6,7 +6,7 @@
 import type { EncodedRow, ExtractionSettings } from "@logitpack/codec";
 import {
   type ExtractOptions,
-  ensureTinyModel,
+  ensureLearnedTinyModel,
   extractBatches,
   extractionSettings,
   InferenceError,
@@ -65,7 +65,7 @@ export async function openTeacher(options: TeacherOptions): Promise<Teacher> {
     if (!existsSync(join(options.cacheDir, "tiny-model")) && options.onGenerate) {
       options.onGenerate();
     }
-    modelDir = await ensureTinyModel(options.cacheDir);
+    modelDir = await ensureLearnedTinyModel(options.cacheDir);
   } else {
     modelDir = options.model.dir;
   }
