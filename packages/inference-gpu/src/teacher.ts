@@ -58,6 +58,12 @@ export interface Teacher {
   readonly inputs: readonly string[];
   /** True when positions are gathered before the LM head (prompt tokens then cost no vocabulary-sized work). */
   readonly gathersBeforeHead: boolean;
+  /**
+   * How the LM head was handled: `gathered before {MatMul|Gemm|MatMulNBits}`, or `full logits: {why}` when the head
+   * was not recognized (correct, but every position pays the vocabulary-sized head). Record it in the settings and
+   * warn on the fallback.
+   */
+  readonly lmHead: string;
   readonly paddingSide: "left" | "right";
   readonly padTokenId: number;
   readonly device: Device;
@@ -259,6 +265,7 @@ export async function loadTeacher(options: LoadTeacherOptions): Promise<Teacher>
     opset: info.opset,
     inputs: info.inputs.map((i) => i.name),
     gathersBeforeHead: info.head !== undefined,
+    lmHead: info.head !== undefined ? `gathered before ${info.head.kind}` : `full logits: ${info.headFallback}`,
     paddingSide: hasMask ? paddingSide : "right",
     padTokenId,
     device,

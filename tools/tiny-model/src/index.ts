@@ -6,3 +6,5 @@
 export { ensureTinyModel } from "./ensure.js";
 export type { TinyModelInfo, TinyModelOptions, TinyModelShape } from "./generate.js";
 export { generateTinyModel, QWEN3_VOCAB_SIZE, TINY_MODEL_VERSION } from "./generate.js";
+export type { TinyGraphOptions, TinyGraphShape } from "./shapes.js";
+export { generateTinyGraph, TINY_GRAPH_SHAPES } from "./shapes.js";
