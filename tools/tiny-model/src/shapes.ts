@@ -38,6 +38,10 @@ export interface TinyGraphOptions {
   seed?: number;
   /** Model file name (default `model.onnx`); external data goes to `{file}_data`. */
   file?: string;
+  /** Keep the embedding in `{file}_data` (external data) for every shape (`q4-head` always does). */
+  external?: boolean;
+  /** `q4-head` only: float16 logits (a Cast after the head), as in q4f16 exports. */
+  float16Logits?: boolean;
 }
 
 const H = 64;
@@ -197,11 +201,19 @@ export async function generateTinyGraph(dir: string, options: TinyGraphOptions):
   await mkdir(dir, { recursive: true });
   const files = [file, "config.json"];
   const logitsDims = ["batch_size", "sequence_length", V];
+  const data = `${file}_data`;
+  const embedInit = async (): Promise<TensorProto> => {
+    if (!options.external) {
+      return tensor("embed", DT.FLOAT, [V, H], w.embed);
+    }
+    await writeFile(join(dir, data), bytes(w.embed));
+    files.push(data);
+    return externalTensor("embed", DT.FLOAT, [V, H], data, 0, w.embed.byteLength);
+  };
   let onnx: Uint8Array;
   switch (options.shape) {
     case "q4-head": {
       const q = quantize4(w.out, H, V);
-      const data = file + "_data";
       const E = w.embed.byteLength;
       const blob = new Uint8Array(E + q.B.byteLength);
       blob.set(bytes(w.embed), 0);
@@ -213,12 +225,18 @@ export async function generateTinyGraph(dir: string, options: TinyGraphOptions):
         [
           node("Gather", ["embed", "input_ids"], ["x"]),
           ...mixAndNorm("x", "scaled"),
-          ms("MatMulNBits", ["scaled", "head_q4", "head_scales", "head_zp"], ["logits"], {
-            K: H,
-            N: V,
-            bits: 4,
-            block_size: 32,
-          }),
+          ms(
+            "MatMulNBits",
+            ["scaled", "head_q4", "head_scales", "head_zp"],
+            [options.float16Logits ? "logits_f" : "logits"],
+            {
+              K: H,
+              N: V,
+              bits: 4,
+              block_size: 32,
+            },
+          ),
+          ...(options.float16Logits ? [node("Cast", ["logits_f"], ["logits"], { to: DT.FLOAT16 })] : []),
         ],
         [
           externalTensor("embed", DT.FLOAT, [V, H], data, 0, E),
@@ -228,7 +246,7 @@ export async function generateTinyGraph(dir: string, options: TinyGraphOptions):
           ...commonInits(w),
         ],
         [ids()],
-        [valueInfo("logits", DT.FLOAT, logitsDims)],
+        [valueInfo("logits", options.float16Logits ? DT.FLOAT16 : DT.FLOAT, logitsDims)],
       );
       break;
     }
@@ -281,7 +299,7 @@ export async function generateTinyGraph(dir: string, options: TinyGraphOptions):
           node("Reshape", ["logits_2d", "logits_shape"], ["logits"]),
         ],
         [
-          tensor("embed", DT.FLOAT, [V, H], w.embed),
+          await embedInit(),
           tensor("g1", DT.FLOAT, [H], new Float32Array(H).fill(1)),
           tensor("g2", DT.FLOAT, [H], new Float32Array(H).fill(1 / Math.sqrt(H))),
           tensor("w_q", DT.FLOAT, [H, H], w.q),
@@ -354,7 +372,7 @@ export async function generateTinyGraph(dir: string, options: TinyGraphOptions):
           ifNode,
         ],
         [
-          tensor("embed", DT.FLOAT, [V, H], w.embed),
+          await embedInit(),
           tensor("w_out", DT.FLOAT, [H, V], w.out),
           i64("kv_shape", [0, 0, HEADS, HEAD_DIM]),
           i64("axes0", [0]),
@@ -388,7 +406,7 @@ export async function generateTinyGraph(dir: string, options: TinyGraphOptions):
           node("Mul", ["capped_t", "cap"], ["logits_f"]),
           node("Cast", ["logits_f"], ["logits"], { to: DT.BFLOAT16 }),
         ],
-        [tensor("embed", DT.FLOAT, [V, H], w.embed), f32("cap", [30], []), ...commonInits(w)],
+        [await embedInit(), f32("cap", [30], []), ...commonInits(w)],
         [ids()],
         [valueInfo("logits", DT.BFLOAT16, logitsDims)],
       );
