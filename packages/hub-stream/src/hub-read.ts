@@ -210,13 +210,24 @@ export async function downloadToCache(options: DownloadOptions): Promise<string>
     }
     return snapshot;
   }
-  const url =
+  const fileUrl =
     c.repoType === "model"
       ? `${c.hubUrl}/${c.repo}/resolve/${encodeURIComponent(c.revision)}/${options.path.split("/").map(encodeURIComponent).join("/")}`
       : resolveUrl(c.hubUrl, c.repo, options.path, c.revision);
   let head: Response;
+  let url = fileUrl;
   try {
     head = await c.fetch(url, { method: "HEAD", headers: c.headers, redirect: "manual", signal: options.signal });
+    // A renamed repo answers with a relative redirect to its new name (LFS files redirect to the CDN with the
+    // X-Linked-* headers, which is the answer we want): follow the relative ones, as huggingface_hub does.
+    for (let hops = 0; hops < 5 && head.status >= 300 && head.status < 400; hops++) {
+      const location = head.headers.get("location");
+      if (location === null || !location.startsWith("/") || head.headers.get("x-linked-etag") !== null) {
+        break;
+      }
+      url = new URL(location, url).toString();
+      head = await c.fetch(url, { method: "HEAD", headers: c.headers, redirect: "manual", signal: options.signal });
+    }
   } catch (error) {
     throw toHubStreamError(error, what, c.token);
   }

@@ -278,6 +278,39 @@ describe("model downloads (onnx-community layout)", () => {
     expect(Buffer.compare(await readFile(path), data)).toBe(0);
   });
 
+  it("follows a renamed repo's relative redirect", async () => {
+    const hub = await server();
+    const data = content("renamed", 3000);
+    await hub.seed("org/new-name", { "onnx/model.onnx": data });
+    const cache = await dir();
+    const seen: string[] = [];
+    const redirecting: typeof fetch = async (input, init) => {
+      const url = String(input instanceof Request ? input.url : input);
+      seen.push(`${init?.method ?? "GET"} ${new URL(url).pathname}`);
+      if (url.includes("/org/old-name/")) {
+        return new Response(null, {
+          status: 307,
+          headers: { Location: new URL(url).pathname.replace("/org/old-name/", "/org/new-name/") },
+        });
+      }
+      return fetch(input, init);
+    };
+    const path = await downloadToCache({
+      repo: "org/old-name",
+      repoType: "model",
+      path: "onnx/model.onnx",
+      hubUrl: hub.url,
+      cacheDir: cache,
+      fetch: redirecting,
+    });
+    expect(Buffer.compare(await readFile(path), data)).toBe(0);
+    expect(seen).toEqual([
+      "HEAD /org/old-name/resolve/main/onnx/model.onnx",
+      "HEAD /org/new-name/resolve/main/onnx/model.onnx",
+      "GET /org/new-name/resolve/main/onnx/model.onnx",
+    ]);
+  });
+
   it("HF_HUB_OFFLINE=1 uses the cache only and names a missing file", async () => {
     const hub = await server();
     await hub.seed("me/off", communityRepo(["q4", "fp32"]));
