@@ -5,6 +5,9 @@
  *   q4 exports), a `SimplifiedLayerNormalization` before it, weights in external data (`{file}_data`).
  * - `fused`: ORT-fused layers: `SimplifiedLayerNormalization`, com.microsoft `RotaryEmbedding`, `MultiHeadAttention`
  *   (causal), `SkipSimplifiedLayerNormalization`; the head a `Gemm` (transB) between Reshapes.
+ * - `gqa`: `fused` with com.microsoft `GroupQueryAttention` instead (as onnx-community's newer exports), fed an empty
+ *   float32 past (`past_key_values.0.*`, `present.0.*`), `seqlens_k` and `total_sequence_length` computed from the
+ *   attention mask inside the graph.
  * - `merged`: a merged decoder (`decoder_model_merged.onnx` style): an `If` on `use_cache_branch` holding the
  *   layers and the head in both branches, past key/values in float16, float16 logits.
  * - `tied-bf16`: the head tied to the embedding (`MatMul(h, Transpose(embed))`), a Gemma-style softcap
@@ -28,8 +31,8 @@ import {
 import { fillNormal, mulberry32 } from "./generate.js";
 import { DT, externalTensor, f32, float, i64, node, tensor, valueInfo } from "./onnx.js";
 
-export type TinyGraphShape = "q4-head" | "fused" | "merged" | "tied-bf16";
-export const TINY_GRAPH_SHAPES: readonly TinyGraphShape[] = ["q4-head", "fused", "merged", "tied-bf16"];
+export type TinyGraphShape = "q4-head" | "fused" | "gqa" | "merged" | "tied-bf16";
+export const TINY_GRAPH_SHAPES: readonly TinyGraphShape[] = ["q4-head", "fused", "gqa", "merged", "tied-bf16"];
 
 export interface TinyGraphOptions {
   shape: TinyGraphShape;
@@ -250,7 +253,9 @@ export async function generateTinyGraph(dir: string, options: TinyGraphOptions):
       );
       break;
     }
-    case "fused": {
+    case "fused":
+    case "gqa": {
+      const gqa = options.shape === "gqa";
       const maxPos = 4096;
       const cos = new Float32Array(maxPos * (HEAD_DIM / 2));
       const sin = new Float32Array(maxPos * (HEAD_DIM / 2));
@@ -281,11 +286,28 @@ export async function generateTinyGraph(dir: string, options: TinyGraphOptions):
           node("MatMul", ["n1", "w_v"], ["v"]),
           ms("RotaryEmbedding", ["q", "position_ids", "cos_cache", "sin_cache"], ["q_rot"], { num_heads: HEADS }),
           ms("RotaryEmbedding", ["k", "position_ids", "cos_cache", "sin_cache"], ["k_rot"], { num_heads: HEADS }),
-          node("Cast", ["attention_mask"], ["mask_i32"], { to: DT.INT32 }),
-          ms("MultiHeadAttention", ["q_rot", "k_rot", "v", "", "mask_i32"], ["attn"], {
-            num_heads: HEADS,
-            unidirectional: 1,
-          }),
+          ...(gqa
+            ? [
+                node("ReduceSum", ["attention_mask", "axes_1"], ["mask_len"], { keepdims: 0 }),
+                node("Sub", ["mask_len", "one_i64"], ["seqlens_k_64"]),
+                node("Cast", ["seqlens_k_64"], ["seqlens_k"], { to: DT.INT32 }),
+                node("Shape", ["attention_mask"], ["mask_shape"]),
+                node("Gather", ["mask_shape", "idx1_i"], ["total_len_64"]),
+                node("Cast", ["total_len_64"], ["total_len"], { to: DT.INT32 }),
+                ms(
+                  "GroupQueryAttention",
+                  ["q_rot", "k_rot", "v", "past_key_values.0.key", "past_key_values.0.value", "seqlens_k", "total_len"],
+                  ["attn", "present.0.key", "present.0.value"],
+                  { num_heads: HEADS, kv_num_heads: HEADS },
+                ),
+              ]
+            : [
+                node("Cast", ["attention_mask"], ["mask_i32"], { to: DT.INT32 }),
+                ms("MultiHeadAttention", ["q_rot", "k_rot", "v", "", "mask_i32"], ["attn"], {
+                  num_heads: HEADS,
+                  unidirectional: 1,
+                }),
+              ]),
           node("MatMul", ["attn", "w_o"], ["o"]),
           ms("SkipSimplifiedLayerNormalization", ["o", "x", "g2"], ["n2", "", "", "resid"], {
             epsilon: float(1e-6),
@@ -309,16 +331,29 @@ export async function generateTinyGraph(dir: string, options: TinyGraphOptions):
           tensor("cos_cache", DT.FLOAT, [maxPos, HEAD_DIM / 2], cos),
           tensor("sin_cache", DT.FLOAT, [maxPos, HEAD_DIM / 2], sin),
           i64("flat_shape", [-1, H]),
+          ...(gqa ? [i64("axes_1", [1]), i64("one_i64", [1], []), i64("idx1_i", [1], [])] : []),
           i64("vocab_1", [V]),
           tensor("w_head", DT.FLOAT, [V, H], wvh),
           tensor("b_head", DT.FLOAT, [V], bias),
         ],
         [
           ids(),
-          valueInfo("attention_mask", DT.INT64, ["batch_size", "sequence_length"]),
+          valueInfo("attention_mask", DT.INT64, ["batch_size", gqa ? "total_sequence_length" : "sequence_length"]),
           valueInfo("position_ids", DT.INT64, ["batch_size", "sequence_length"]),
+          ...(gqa
+            ? ["key", "value"].map((kv) =>
+                valueInfo(`past_key_values.0.${kv}`, DT.FLOAT, ["batch_size", HEADS, "past_sequence_length", HEAD_DIM]),
+              )
+            : []),
         ],
-        [valueInfo("logits", DT.FLOAT, logitsDims)],
+        [
+          valueInfo("logits", DT.FLOAT, logitsDims),
+          ...(gqa
+            ? ["key", "value"].map((kv) =>
+                valueInfo(`present.0.${kv}`, DT.FLOAT, ["batch_size", HEADS, "total_sequence_length", HEAD_DIM]),
+              )
+            : []),
+        ],
       );
       break;
     }
