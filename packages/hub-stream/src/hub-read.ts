@@ -129,6 +129,8 @@ export interface DownloadProgress {
   bytesPerSecond: number;
   /** The last report for this file. */
   done: boolean;
+  /** The file was already in the cache: nothing was downloaded (one report, `done`). */
+  cached?: boolean;
 }
 
 export interface DownloadOptions extends HubReadOptions {
@@ -255,6 +257,16 @@ export async function downloadToCache(options: DownloadOptions): Promise<string>
   if (have === undefined || (size !== undefined && have !== size)) {
     await mkdir(dirname(blob), { recursive: true });
     await fetchToFile(c, url, blob, size, /^[0-9a-f]{64}$/.test(etag) ? etag : undefined, options, what);
+  } else {
+    options.onProgress?.({
+      path: options.path,
+      bytes: have,
+      total: have,
+      resumedFrom: have,
+      bytesPerSecond: 0,
+      done: true,
+      cached: true,
+    });
   }
   const snapshot = join(repoDir, "snapshots", commit, ...options.path.split("/"));
   await mkdir(dirname(snapshot), { recursive: true });

@@ -109,10 +109,21 @@ describe("model downloads (onnx-community layout)", () => {
       .digest("hex");
     expect(await readlink(data)).toBe(join("..", "..", "..", "blobs", sha));
     expect(new Uint8Array(await readFile(data))).toEqual(files["onnx/model_q4.onnx_data"]);
-    // A second call finds everything in the cache: only HEAD requests.
+    // A second call finds everything in the cache: only HEAD requests, one "cached" report per file.
     const before = hub.log.length;
-    await downloadModel({ repo: "onnx-community/tiny", dtype: "q4", hubUrl: hub.url, cacheDir: cache });
+    const reports: (DownloadProgress & { file: number; files: number })[] = [];
+    await downloadModel({
+      repo: "onnx-community/tiny",
+      dtype: "q4",
+      hubUrl: hub.url,
+      cacheDir: cache,
+      onProgress: (p) => reports.push(p),
+    });
     expect(hub.log.slice(before).filter((r) => r.route === "resolve" && r.method === "GET")).toEqual([]);
+    expect(reports.map((r) => [r.file, r.files, r.path, r.cached, r.done])).toEqual(
+      model.files.map((f, i) => [i + 1, 6, f, true, true]),
+    );
+    expect(reports.find((r) => r.path === "onnx/model_q4.onnx_data")?.bytes).toBe(8192);
   });
 
   it("defaults to the best variant for the device, and to what the repo has", () => {
