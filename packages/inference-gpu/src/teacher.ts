@@ -1,5 +1,5 @@
 import { access, readFile, realpath } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { toBinary } from "@bufbuild/protobuf";
 import { ModelProtoSchema } from "onnx-buf";
 import { InferenceError } from "./errors.js";
@@ -141,7 +141,19 @@ export async function loadTeacher(options: LoadTeacherOptions): Promise<Teacher>
   }
   const config = (await readJson(join(modelDir, "config.json"))) ?? {};
   const bytes = await readFile(modelPath);
-  const info = inspectModel(decodeModel(bytes), options.vocabSize ?? firstNumber(config["vocab_size"]));
+  let info: ModelInfo;
+  try {
+    info = inspectModel(decodeModel(bytes), options.vocabSize ?? firstNumber(config["vocab_size"]));
+  } catch (error) {
+    // Name the file (relative to the model folder) in the one line the user sees.
+    if (error instanceof InferenceError) {
+      error.message = error.message.replace(
+        /^\[inference-gpu\] /,
+        `[inference-gpu] ${relative(modelDir, modelPath)}: `,
+      );
+    }
+    throw error;
+  }
   const vocabSize = info.logits.vocabSize;
   if (vocabSize === undefined) {
     throw new InferenceError("UNSUPPORTED_MODEL", "the logits' vocabulary size is unknown", {

@@ -79,6 +79,21 @@ describe("onnx-community-shaped repo through the local Hub", () => {
     });
   }
 
+  it("an unsupported graph is a typed error naming the file", async () => {
+    await hub.seed("org/not-a-model", {
+      "config.json": "{}",
+      "onnx/model_q4.onnx": new Uint8Array([0, 0xff, 0xff, 0xff]),
+    });
+    const model = await downloadModel({ repo: "org/not-a-model", hubUrl: hub.url, cacheDir: cache });
+    const e = (await loadTeacher({ modelDir: model.dir, modelFile: model.modelFile, device: "cpu" }).catch(
+      (x: unknown) => x,
+    )) as InferenceError;
+    expect(e).toBeInstanceOf(InferenceError);
+    expect(e.code).toBe("UNSUPPORTED_MODEL");
+    expect(e.message).toMatch(/^\[inference-gpu\] onnx\/model_q4\.onnx: not an ONNX model: /);
+    expect(e.message).not.toContain("\n");
+  });
+
   it("a variant whose external data is missing from the folder is a typed error naming the file", async () => {
     const model = await downloadModel({
       repo: "onnx-community/tiny-teacher-ONNX",
