@@ -1,19 +1,26 @@
-import { chmodSync, cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { errorLines, run, tempDir } from "./helpers.js";
+import { cli, errorLines, tempDir } from "./helpers.js";
 
 const STACK = /^\s+at .+:\d+:\d+\)?$/m;
 let tmp: { dir: string; cleanup: () => void };
 
-beforeAll(() => {
+/** The first 4 conversations of the bundled dataset: runs that fail after the lengths are computed stay short. */
+let small: string[];
+
+beforeAll(async () => {
   tmp = tempDir();
+  const { embeddedDatasetPath } = await import("../src/lib/inputs.js");
+  const file = join(tmp.dir, "small.jsonl");
+  writeFileSync(file, `${readFileSync(embeddedDatasetPath(), "utf8").split("\n").slice(0, 4).join("\n")}\n`);
+  small = ["--dataset", file];
 });
 afterAll(() => tmp.cleanup());
 
 /** Runs a command expected to fail: one `error:` line, the exit code, no stack trace. */
 async function fails(args: string[], code: number, pattern: RegExp, env?: Record<string, string>) {
-  const r = await run(["--quiet", ...args], env ? { cwd: tmp.dir, env } : { cwd: tmp.dir });
+  const r = await cli(["--quiet", ...args], env ? { cwd: tmp.dir, env } : { cwd: tmp.dir });
   const lines = errorLines(r.stderr);
   expect(r.code, r.stderr).toBe(code);
   expect(lines, r.stderr).toHaveLength(1);
@@ -53,7 +60,7 @@ describe("usage errors: exit 2, one line naming the flag", () => {
   });
 
   it("out-of-range and malformed numbers", async () => {
-    await fails(["extract", "--top-p", "1.5"], 2, /^error: --top-p: expected a number > 0 and <= 1, got "1.5"/);
+    await fails(["extract", "--top-p", "1.5"], 2, /^error: --top-p: expected a number > 0 and <= 1, got 1\.5/);
     await fails(["extract", "--limit", "ten"], 2, /^error: --limit: expected an integer >= 1, got "ten"/);
     await fails(["extract", "--top-p-max", "300"], 2, /^error: --top-p-max: expected an integer in 1\.\.255/);
     await fails(["extract", "--shard", "3/2"], 2, /^error: --shard: /);
@@ -88,7 +95,7 @@ describe("failures: exit 1, one line naming the file, column or flag", () => {
       /^error: --user-col.*: no column "question" in the dataset; its columns are: "id", "subject", "messages"/,
     );
     expect(r.stderr).toContain("MISSING_COLUMN");
-    await fails(["extract", "--subject-col", "topic"], 1, /--subject-col.*no column "topic"/);
+    await fails(["extract", ...small, "--subject-col", "topic"], 1, /--subject-col.*no column "topic"/);
   });
 
   it("a chat template without generation markers", async () => {
@@ -123,17 +130,17 @@ describe("failures: exit 1, one line naming the file, column or flag", () => {
     writeFileSync(join(bad, "tokenizer.json"), "{ this is not json");
     await fails(["extract", "--model", bad], 1, /tokenizer\.json.*not valid JSON/);
     // good tokenizer files, but no model, then a model file that is not ONNX
-    const { embeddedTokenizerDir } = await import("../src/internal/inputs.js");
+    const { embeddedTokenizerDir } = await import("../src/lib/inputs.js");
     const noModel = join(tmp.dir, "no-onnx");
     cpSync(embeddedTokenizerDir(), noModel, { recursive: true });
     await fails(
-      ["extract", "--model", noModel, "--chat-template", "qwen", "--limit", "2"],
+      ["extract", "--model", noModel, ...small, "--chat-template", "qwen", "--limit", "2"],
       1,
       /^error: --model: no model\.onnx/,
     );
     writeFileSync(join(noModel, "model.onnx"), "not a protobuf at all");
     await fails(
-      ["extract", "--model", noModel, "--chat-template", "qwen", "--limit", "2"],
+      ["extract", "--model", noModel, ...small, "--chat-template", "qwen", "--limit", "2"],
       1,
       /^error: --model: not an ONNX model/,
     );
@@ -163,10 +170,10 @@ describe("failures: exit 1, one line naming the file, column or flag", () => {
   });
 
   it("--debug prints the stack; --json prints the error as a JSON line too", async () => {
-    const r = await run(["extract", "--dataset", "./missing.jsonl", "--debug"], { cwd: tmp.dir });
+    const r = await cli(["extract", "--dataset", "./missing.jsonl", "--debug"], { cwd: tmp.dir });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(STACK);
-    const j = await run(["extract", "--dataset", "./missing.jsonl", "--json", "--quiet"], { cwd: tmp.dir });
+    const j = await cli(["extract", "--dataset", "./missing.jsonl", "--json", "--quiet"], { cwd: tmp.dir });
     expect(j.code).toBe(1);
     const last = j.events.at(-1);
     expect(last?.event).toBe("error");
@@ -183,12 +190,12 @@ describe("failures: exit 1, one line naming the file, column or flag", () => {
 
   it("colour: only when forced or on a terminal, never with NO_COLOR", async () => {
     const args = ["extract", "--limit", "nope"];
-    const forced = await run(args, { cwd: tmp.dir, env: { NO_COLOR: undefined, FORCE_COLOR: "1" } });
+    const forced = await cli(args, { cwd: tmp.dir, env: { NO_COLOR: undefined, FORCE_COLOR: "1" } });
     expect(forced.stderr).toContain("\x1b[31merror:\x1b[39m");
-    const off = await run(args, { cwd: tmp.dir, env: { NO_COLOR: "1", FORCE_COLOR: "1" } });
+    const off = await cli(args, { cwd: tmp.dir, env: { NO_COLOR: "1", FORCE_COLOR: "1" } });
     expect(off.stderr).not.toContain("\x1b[");
     expect(off.stderr.startsWith("error: --limit:")).toBe(true);
-    const pipe = await run(args, { cwd: tmp.dir, env: { NO_COLOR: undefined, FORCE_COLOR: undefined } });
+    const pipe = await cli(args, { cwd: tmp.dir, env: { NO_COLOR: undefined, FORCE_COLOR: undefined } });
     expect(pipe.stderr).not.toContain("\x1b["); // stderr is a pipe here, not a terminal
   });
 });

@@ -1,14 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { COMMANDS, subcommandsOf } from "../src/commands/index.js";
 import { GLOBAL_FLAGS } from "../src/internal/spec.js";
-import { run } from "./helpers.js";
+import { cli } from "./helpers.js";
 
 const STACK = /^\s+at .+\(?.*:\d+:\d+\)?$/m;
 
 describe("--help", () => {
   it("logitpack --help lists every command, exit 0, no stack trace", async () => {
     for (const args of [["--help"], ["-h"], []]) {
-      const r = await run(args);
+      const r = await cli(args);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/^logitpack: /);
       for (const c of COMMANDS.filter((x) => !x.name.includes(" "))) {
@@ -21,7 +21,7 @@ describe("--help", () => {
 
   it.each(COMMANDS.map((c) => [c.name]))("logitpack %s --help shows every flag of the table", async (name) => {
     const spec = COMMANDS.find((c) => c.name === name);
-    const r = await run([...name.split(" "), "--help"]);
+    const r = await cli([...name.split(" "), "--help"]);
     expect(r.code).toBe(0);
     expect(r.stderr).toBe("");
     expect(r.stdout).not.toMatch(STACK);
@@ -35,10 +35,10 @@ describe("--help", () => {
   });
 
   it("help <command> and --version", async () => {
-    const r = await run(["help", "verify"]);
+    const r = await cli(["help", "verify"]);
     expect(r.code).toBe(0);
     expect(r.stdout.startsWith("Usage: logitpack verify")).toBe(true);
-    const v = await run(["--version"]);
+    const v = await cli(["--version"]);
     expect(v.code).toBe(0);
     expect(v.stdout).toMatch(/^logitpack \d+\.\d+\.\d+\n$/);
   });

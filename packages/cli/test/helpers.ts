@@ -79,3 +79,109 @@ export function tempDir(prefix = "logitpack-cli-"): { dir: string; cleanup: () =
 export function errorLines(stderr: string): string[] {
   return stderr.split("\n").filter((l) => l.startsWith("error:"));
 }
+
+/** A stream that collects what is written (and tells each complete line). */
+function collector(onLine?: (line: string) => void): { stream: NodeJS.WriteStream; text: () => string } {
+  let text = "";
+  let pending = "";
+  const stream = {
+    isTTY: false,
+    columns: 100,
+    write(chunk: string | Uint8Array): boolean {
+      const s = typeof chunk === "string" ? chunk : Buffer.from(chunk).toString("utf8");
+      text += s;
+      pending += s;
+      let nl = pending.indexOf("\n");
+      while (nl >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        nl = pending.indexOf("\n");
+        onLine?.(line);
+      }
+      return true;
+    },
+  };
+  return { stream: stream as unknown as NodeJS.WriteStream, text: () => text };
+}
+
+export interface CliOptions {
+  /** Working folder for the run (process.chdir, restored after). */
+  cwd?: string;
+  /** Variables set in process.env for the run (restored after; undefined removes one). */
+  env?: Record<string, string | undefined>;
+  /** Called for every JSON line on stdout as it is written. */
+  onEvent?: (event: Record<string, unknown>) => void;
+}
+
+/**
+ * Runs `logitpack ...args` in this process (`runCli` with collected streams): the same parsing, library calls and
+ * rendering as the command, without a process start. Same result shape as `run` (`signal` is always null).
+ */
+export async function cli(args: string[], options: CliOptions = {}): Promise<RunResult> {
+  const { runCli } = await import("../src/cli.js");
+  const events: Record<string, unknown>[] = [];
+  const stdout = collector((line) => {
+    try {
+      const e = JSON.parse(line) as Record<string, unknown>;
+      events.push(e);
+      options.onEvent?.(e);
+    } catch {
+      // not a JSON line
+    }
+  });
+  const stderr = collector();
+  return withEnv(options.env ?? {}, async () => {
+    const cwd = process.cwd();
+    if (options.cwd) {
+      process.chdir(options.cwd);
+    }
+    try {
+      const code = await runCli(args, { stdout: stdout.stream, stderr: stderr.stream, env: process.env });
+      return { code, signal: null, stdout: stdout.text(), stderr: stderr.text(), events };
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+}
+
+/** Sets (or with undefined removes) a variable of process.env for the duration of `fn`. */
+export async function withEnv<T>(env: Record<string, string | undefined>, fn: () => Promise<T>): Promise<T> {
+  const saved = new Map<string, string | undefined>();
+  for (const [k, v] of Object.entries(env)) {
+    saved.set(k, process.env[k]);
+    setEnv(k, v);
+  }
+  try {
+    return await fn();
+  } finally {
+    for (const [k, v] of saved) {
+      setEnv(k, v);
+    }
+  }
+}
+
+function setEnv(k: string, v: string | undefined): void {
+  if (v === undefined) {
+    delete process.env[k];
+  } else {
+    process.env[k] = v;
+  }
+}
+
+/** The tiny model's cache shared by every test file (generated once by the global setup). */
+export function sharedModelCache(): string {
+  const dir = process.env.LOGITPACK_TEST_MODEL_CACHE;
+  if (!dir) {
+    throw new Error("LOGITPACK_TEST_MODEL_CACHE is not set: run the tests through vitest (test/global-setup.ts)");
+  }
+  return dir;
+}
+
+/** Lengths of the bundled dataset (runLengths, once per test run, by the global setup). */
+export function sharedLengths(): string {
+  const file = process.env.LOGITPACK_TEST_LENGTHS;
+  if (!file) {
+    throw new Error("LOGITPACK_TEST_LENGTHS is not set: run the tests through vitest (test/global-setup.ts)");
+  }
+  return file;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { modelFilesToDownload } from "../src/internal/inputs.js";
+import { modelFilesToDownload } from "../src/lib/inputs.js";
 
 describe("which files of a Hub model repo extraction downloads", () => {
   const repo = [

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SYNTHETIC_SETTINGS, writeSyntheticDataset } from "./fixtures.js";
-import { run, tempDir } from "./helpers.js";
+import { cli, tempDir } from "./helpers.js";
 
 let tmp: { dir: string; cleanup: () => void };
 const range = (a: number, b: number) => Array.from({ length: b - a }, (_, i) => a + i);
@@ -22,14 +22,14 @@ afterAll(() => tmp.cleanup());
 describe("verify", () => {
   it("a good dataset: every check passes, after card writes the README", async () => {
     const good = join(tmp.dir, "good");
-    const before = await run(["verify", good, "--json"]);
+    const before = await cli(["verify", good, "--json"]);
     expect(before.code).toBe(1); // no dataset card yet
     const report = before.events.find((e) => e.event === "verify") as { checks: { name: string; ok: boolean }[] };
     expect(report.checks.filter((c) => !c.ok).map((c) => c.name)).toEqual(["card"]);
-    const card = await run(["card", good]);
+    const card = await cli(["card", good]);
     expect(card.code, card.stderr).toBe(0);
     expect(readFileSync(join(good, "README.md"), "utf8")).toMatch(/^---\npretty_name: "Teacher logits of synthetic"/);
-    const r = await run(["verify", good, "--expected-count", "50"]);
+    const r = await cli(["verify", good, "--expected-count", "50"]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/✓ schema +layout nucleus, 2 shard\(s\)/);
     expect(r.stdout).toMatch(/✓ rows +50 rows, 300 positions decoded/);
@@ -39,7 +39,7 @@ describe("verify", () => {
   });
 
   it("duplicates are reported with the files holding them (exit 1)", async () => {
-    const r = await run(["verify", join(tmp.dir, "dups"), "--json", "--quick"]);
+    const r = await cli(["verify", join(tmp.dir, "dups"), "--json", "--quick"]);
     expect(r.code).toBe(1);
     const report = r.events.find((e) => e.event === "verify") as Record<string, unknown>;
     expect(report.ok).toBe(false);
@@ -51,10 +51,10 @@ describe("verify", () => {
   });
 
   it("gaps against --expected-count, and mixed settings", async () => {
-    const g = await run(["verify", join(tmp.dir, "gaps"), "--expected-count", "20"]);
+    const g = await cli(["verify", join(tmp.dir, "gaps"), "--expected-count", "20"]);
     expect(g.code).toBe(1);
     expect(g.stdout).toMatch(/✗ gaps +2 of 20 missing, first \[10, 12\)/);
-    const m = await run(["verify", join(tmp.dir, "mixed")]);
+    const m = await cli(["verify", join(tmp.dir, "mixed")]);
     expect(m.code).toBe(1);
     expect(m.stdout).toMatch(/✗ metadata +2 different sets of extraction settings/);
   });
@@ -64,7 +64,7 @@ describe("verify", () => {
     const bad = join(tmp.dir, "bad");
     cpSync(join(tmp.dir, "good"), bad, { recursive: true });
     writeFileSync(join(bad, "data", "train-00002.parquet"), "not parquet at all");
-    const r = await run(["verify", bad]);
+    const r = await cli(["verify", bad]);
     expect(r.code).not.toBe(0);
     expect(r.stdout + r.stderr).toMatch(/train-00002\.parquet/);
   });
@@ -73,25 +73,25 @@ describe("verify", () => {
 describe("explore", () => {
   it("info, sample, stats as text and JSON lines", async () => {
     const good = join(tmp.dir, "good");
-    const info = await run(["explore", "info", good, "--json"]);
+    const info = await cli(["explore", "info", good, "--json"]);
     expect(info.code, info.stderr).toBe(0);
     expect(info.events[0]).toMatchObject({ event: "info", layout: "nucleus", numRows: 50, numShards: 2 });
-    const text = await run(["explore", "info", good]);
+    const text = await cli(["explore", "info", good]);
     expect(text.stdout).toMatch(/layout nucleus, 50 rows in 2 shard\(s\)/);
-    const sample = await run(["explore", "sample", good, "--index", "33", "--json"]);
+    const sample = await cli(["explore", "sample", good, "--index", "33", "--json"]);
     expect(sample.code, sample.stderr).toBe(0);
     expect(sample.events[0]).toMatchObject({ event: "sample", index: 33, row: 33, numTokens: 6 });
-    const pos = await run(["explore", "sample", good, "--row", "2", "--position", "1"]);
+    const pos = await cli(["explore", "sample", good, "--row", "2", "--position", "1"]);
     expect(pos.code, pos.stderr).toBe(0);
     expect(pos.stdout).toMatch(/^Sample 2 \(row 2\), position 1: \d nucleus \+ 4 sampled entries/);
-    const stats = await run(["explore", "stats", good, "--json", "--workers", "1"]);
+    const stats = await cli(["explore", "stats", good, "--json", "--workers", "1"]);
     expect(stats.code, stats.stderr).toBe(0);
     expect(stats.events[0]).toMatchObject({ event: "stats" });
   });
 
   it("report writes a self-contained HTML file (--no-align: no source dataset)", async () => {
     const out = join(tmp.dir, "report.html");
-    const r = await run(["explore", "report", join(tmp.dir, "good"), "--row", "1", "--no-align", "--output", out]);
+    const r = await cli(["explore", "report", join(tmp.dir, "good"), "--row", "1", "--no-align", "--output", out]);
     expect(r.code, r.stderr).toBe(0);
     expect(existsSync(out)).toBe(true);
     const html = readFileSync(out, "utf8");
@@ -100,10 +100,10 @@ describe("explore", () => {
   });
 
   it("errors: a row out of range, a missing dataset", async () => {
-    const r = await run(["explore", "sample", join(tmp.dir, "good"), "--row", "50"]);
+    const r = await cli(["explore", "sample", join(tmp.dir, "good"), "--row", "50"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^error: --row: the dataset has 50 rows \(0\.\.49\)/m);
-    const m = await run(["explore", "info"], { cwd: tmp.dir });
+    const m = await cli(["explore", "info"], { cwd: tmp.dir });
     expect(m.code).toBe(1);
     expect(m.stderr).toMatch(/^error: DATASET: no \.\/logits-out here/m);
   });

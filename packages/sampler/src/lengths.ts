@@ -248,6 +248,25 @@ interface Slot {
   ready: Promise<void>;
 }
 
+/**
+ * The parent's Node flags minus those a worker refuses (`--input-type`, as in `node --input-type=module -e ...`,
+ * throws ERR_WORKER_INVALID_EXEC_ARGV / ERR_INPUT_TYPE_NOT_ALLOWED); loaders such as tsx's stay.
+ */
+export function workerExecArgv(argv: readonly string[] = process.execArgv): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    if (a === "--input-type") {
+      i++;
+      continue;
+    }
+    if (!a.startsWith("--input-type=")) {
+      out.push(a);
+    }
+  }
+  return out;
+}
+
 /** Fixed pool of length workers; each job goes to the worker with the fewest pending jobs. */
 class WorkerPool {
   readonly #workers: Slot[] = [];
@@ -261,6 +280,7 @@ class WorkerPool {
       const worker = new Worker(url.href.endsWith(".ts") ? tsBootstrap(url) : url, {
         workerData: data,
         eval: url.href.endsWith(".ts"),
+        execArgv: workerExecArgv(),
       });
       let resolveReady: () => void = () => {};
       let rejectReady: (e: Error) => void = () => {};

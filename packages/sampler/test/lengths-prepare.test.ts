@@ -1,12 +1,20 @@
 /** Lengths with the real Qwen3 tokenizer (in-thread and in 2 worker threads) and the whole prepare pipeline. */
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { ChatEncoder, exampleFromRow, resolveChatTemplate } from "@logitpack/chat";
 import { loadTokenizer } from "@logitpack/chat/node";
 import { asyncBufferFromFile, parquetMetadataAsync, parquetSchema } from "hyparquet";
 import { describe, expect, it } from "vitest";
 import { numBatches } from "../src/batches.js";
 import { SamplerError } from "../src/errors.js";
-import { computeLengths, type LengthsResult, readLengths, writeLengthsParquet } from "../src/lengths.js";
+import {
+  computeLengths,
+  type LengthsResult,
+  readLengths,
+  workerExecArgv,
+  writeLengthsParquet,
+} from "../src/lengths.js";
 import { prepareBatches } from "../src/prepare.js";
 import { openLocalDataset } from "../src/sources.js";
 import { QWEN3_DIR, qaRows, tempDir, writeJsonl, writeParquet } from "./fixtures.js";
@@ -243,5 +251,23 @@ describe("prepareBatches", () => {
     await expect(prepareBatches({ source: openLocalDataset(jsonl), lengths: zero })).rejects.toThrow(
       /0 assistant tokens in all 300/,
     );
+  });
+});
+
+describe("length workers started from `node --input-type=module -e`", () => {
+  it("drop the flag a worker refuses and keep the others (loaders)", () => {
+    expect(workerExecArgv(["--input-type=module", "--import", "tsx"])).toEqual(["--import", "tsx"]);
+    expect(workerExecArgv(["--input-type", "module", "--no-warnings"])).toEqual(["--no-warnings"]);
+  });
+
+  it("compute lengths in a worker from an inline ES module script", { timeout: 60_000 }, () => {
+    const dist = pathToFileURL(join(import.meta.dirname, "..", "dist", "index.js")).href;
+    const script = `
+      const { computeLengths, openLocalDataset } = await import(${JSON.stringify(dist)});
+      const r = await computeLengths({ source: openLocalDataset(${JSON.stringify(jsonl)}), numProc: 1, batchRows: 64,
+        shape: ${JSON.stringify(shape)}, encoder: ${JSON.stringify(encoderSpec)} });
+      console.log(JSON.stringify({ rows: r.rows, tokens: r.tokens }));`;
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });
+    expect(JSON.parse(out.trim().split("\n").at(-1) ?? "{}")).toEqual({ rows: 300, tokens: inThread.tokens });
   });
 });

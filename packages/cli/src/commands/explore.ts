@@ -5,15 +5,15 @@ import type { ChatEncoder, ChatTokenizer, Example } from "@logitpack/chat";
 import type { Alignment, DatasetStats, FidelityReport, LoadedSample, LogitDataset } from "@logitpack/explore";
 import { CliError, UsageError } from "../internal/errors.js";
 import { conflicts, int, str } from "../internal/flags.js";
+import { formatCount, formatDuration } from "../internal/progress.js";
+import type { CommandContext, CommandSpec, FlagSpec, PositionalSpec } from "../internal/spec.js";
 import {
   EMBEDDED_DATASET_NAME,
   EMBEDDED_MODEL_NAME,
   embeddedDatasetPath,
   embeddedTokenizerDir,
-} from "../internal/inputs.js";
-import { formatCount, formatDuration } from "../internal/progress.js";
-import type { CommandContext, CommandSpec, FlagSpec, PositionalSpec } from "../internal/spec.js";
-import { checkWritableFile } from "../internal/writable.js";
+} from "../lib/inputs.js";
+import { checkWritableFile } from "../lib/writable.js";
 
 const LOGITS_ARG: PositionalSpec = {
   name: "DATASET",

@@ -1,3 +1,5 @@
+import { ExtractionError } from "../lib/errors.js";
+
 /**
  * Exit codes: 0 success, 1 failure (a file, a dataset, a model, the network, the data), 2 usage error (the command
  * line itself: an unknown flag, a malformed or out-of-range value, flags that conflict). `130` after a second Ctrl+C.
@@ -28,7 +30,7 @@ export class CliError extends Error {
 }
 
 /** Library error codes that mean "the value of a flag is malformed": those are usage errors too. */
-const USAGE_CODES = new Set(["INVALID_FLAG", "INVALID_ARGUMENT", "INVALID_SKIP_RULES"]);
+const USAGE_CODES = new Set(["INVALID_FLAG", "INVALID_ARGUMENT", "INVALID_SKIP_RULES", "INVALID_OPTION"]);
 
 export function exitCodeOf(error: unknown): number {
   if (error instanceof UsageError) {
@@ -60,10 +62,12 @@ export function errorLine(error: unknown): string {
   // parseArgs messages end with advice about "--" that does not apply to our commands
   message = message.replace(/ To specify a positional argument starting with a '-'.*$/, "");
   const code = (error as { code?: unknown }).code;
-  if (typeof code === "string" && !code.startsWith("ERR_") && !(error instanceof UsageError)) {
+  // the pipeline's own errors read as the CLI's: no code, the hint in brackets
+  const own = error instanceof UsageError || error instanceof CliError || error instanceof ExtractionError;
+  if (typeof code === "string" && !code.startsWith("ERR_") && !own) {
     message = `${message} [${code}]`;
   }
-  if (error instanceof CliError && error.hint) {
+  if ((error instanceof CliError || error instanceof ExtractionError) && error.hint) {
     message = `${message} (${error.hint})`;
   }
   return message;

@@ -8,8 +8,8 @@ import { join } from "node:path";
 import type { ChatEncoder, Example } from "@logitpack/chat";
 import type { ExtractionSettings, LogitSample } from "@logitpack/codec";
 import type { FidelityReport } from "@logitpack/explore";
+import { EMBEDDED_MODEL_NAME } from "../lib/inputs.js";
 import { CliError } from "./errors.js";
-import { EMBEDDED_MODEL_NAME } from "./inputs.js";
 
 export async function recomputeFidelity(options: {
   sample: LogitSample;

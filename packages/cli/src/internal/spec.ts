@@ -27,6 +27,8 @@ export interface CommandContext {
   positionals: readonly string[];
   out: Output;
   env: NodeJS.ProcessEnv;
+  /** The command line after `logitpack` (for "go on with" hints). */
+  argv: readonly string[];
 }
 
 /** An entry of the command table. */
@@ -40,7 +42,8 @@ export interface CommandSpec {
   flags: Record<string, FlagSpec>;
   positionals?: PositionalSpec[];
   examples?: string[];
-  run(ctx: CommandContext): Promise<void>;
+  /** Resolves with the exit code (nothing: 0). */
+  run(ctx: CommandContext): Promise<number | undefined | void>;
 }
 
 /** Flags every command takes. */

@@ -1,6 +1,6 @@
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { CliError } from "./errors.js";
+import { ExtractionError } from "./errors.js";
 
 const REASONS: Record<string, string> = {
   EACCES: "permission denied",
@@ -24,13 +24,13 @@ function why(error: unknown): string {
 export function checkWritableDir(dir: string, flag: string): void {
   if (existsSync(dir)) {
     if (!statSync(dir).isDirectory()) {
-      throw new CliError(`${flag}: ${dir} is a file, not a folder`);
+      throw new ExtractionError("NOT_WRITABLE", `${flag}: ${dir} is a file, not a folder`);
     }
     const probe = join(dir, `.logitpack-write-test-${process.pid}`);
     try {
       writeFileSync(probe, "");
     } catch (error) {
-      throw new CliError(`${flag}: the folder ${dir} is not writable (${why(error)})`);
+      throw new ExtractionError("NOT_WRITABLE", `${flag}: the folder ${dir} is not writable (${why(error)})`);
     } finally {
       rmSync(probe, { force: true });
     }
@@ -41,13 +41,13 @@ export function checkWritableDir(dir: string, flag: string): void {
     parent = dirname(parent);
   }
   if (!statSync(parent).isDirectory()) {
-    throw new CliError(`${flag}: cannot create the folder ${dir} (${parent} is a file)`);
+    throw new ExtractionError("NOT_WRITABLE", `${flag}: cannot create the folder ${dir} (${parent} is a file)`);
   }
   let probe: string | undefined;
   try {
     probe = mkdtempSync(join(parent, ".logitpack-write-test-"));
   } catch (error) {
-    throw new CliError(`${flag}: cannot create the folder ${dir} (${why(error)})`);
+    throw new ExtractionError("NOT_WRITABLE", `${flag}: cannot create the folder ${dir} (${why(error)})`);
   } finally {
     if (probe !== undefined) {
       rmSync(probe, { recursive: true, force: true });
@@ -58,7 +58,7 @@ export function checkWritableDir(dir: string, flag: string): void {
 /** The folder of `file` is writable (created if needed), and `file` is not a folder. */
 export function checkWritableFile(file: string, flag: string): void {
   if (existsSync(file) && statSync(file).isDirectory()) {
-    throw new CliError(`${flag}: ${file} is a folder, not a file`);
+    throw new ExtractionError("NOT_WRITABLE", `${flag}: ${file} is a folder, not a file`);
   }
   checkWritableDir(dirname(file), flag);
 }

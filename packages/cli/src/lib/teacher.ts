@@ -13,7 +13,7 @@ import {
   loadTeacher,
   type Teacher as RuntimeTeacher,
 } from "@logitpack/inference-gpu";
-import { CliError } from "./errors.js";
+import { ExtractionError, type OptionNamer } from "./errors.js";
 
 export interface TeacherExample {
   /** Dataset index (keys the sampling noise: results do not depend on the batch). */
@@ -38,6 +38,8 @@ export interface TeacherOptions {
   seed: number;
   /** Told before the tiny model is generated (first use only). */
   onGenerate?: () => void;
+  /** How messages name options. */
+  name: OptionNamer;
 }
 
 export interface Teacher {
@@ -78,8 +80,11 @@ export async function openTeacher(options: TeacherOptions): Promise<Teacher> {
   } catch (error) {
     if (error instanceof InferenceError) {
       // the message names the file or the provider; say which flag it is about
-      throw new CliError(
-        `${options.device !== "auto" && /provider|device/i.test(error.message) ? "--device" : "--model"}: ${error.message.replace(/^\[[a-z-]+\] /, "")}`,
+      const option = options.device !== "auto" && /provider|device/i.test(error.message) ? "model.device" : "model.id";
+      throw new ExtractionError(
+        "MODEL",
+        `${options.name(option)}: ${error.message.replace(/^\[[a-z-]+\] /, "")}`,
+        option,
       );
     }
     throw error;
