@@ -8,11 +8,27 @@ import type { SelectionStats } from "@logitpack/sampler";
 /** Something for the user to know, with no effect on the result (a model being generated, files downloaded). */
 export interface NoticeEvent {
   event: "notice";
-  kind: "embedded-default" | "generate-model" | "download";
+  kind: "embedded-default" | "generate-model" | "download" | "model-variant";
   message: string;
   /** `download`: the repo and the number of files. */
   repo?: string;
   files?: number;
+}
+
+/** A file of a Hub model being downloaded (at most every 100 ms per file, and when it is complete or found cached). */
+export interface DownloadProgressEvent {
+  event: "download-progress";
+  repo: string;
+  /** The file's path in the repo; `file` of `files` of this model. */
+  path: string;
+  file: number;
+  files: number;
+  bytes: number;
+  total?: number;
+  bytesPerSecond: number;
+  done: boolean;
+  /** Already in the cache: nothing downloaded. */
+  cached?: boolean;
 }
 
 /** Something wrong that does not stop the run (an example skipped, a shard kept for a later upload). */
@@ -84,6 +100,13 @@ export interface StartEvent {
   todo: number;
   /** The execution provider the teacher got. */
   device: string;
+  /** `model.device` auto: the providers tried before `device` and why each failed (one line each). */
+  providerFailures: { provider: string; message: string }[];
+  /** The ONNX file run (relative to the model folder) and its dtype variant, when known. */
+  modelFile?: string;
+  dtype?: string;
+  /** How the LM head is handled: `gathered before MatMul|Gemm|MatMulNBits`, or `full logits: {why}`. */
+  lmHead: string;
   model: string;
   dataset: string;
   shard: string;
@@ -179,6 +202,7 @@ export interface ExtractionResult {
 
 export type ExtractionEvent =
   | NoticeEvent
+  | DownloadProgressEvent
   | WarningEvent
   | LengthsProgressEvent
   | LengthsComputedEvent
