@@ -119,7 +119,7 @@ export class ExtractRenderer {
       `${e.selected} examples selected${e.done > 0 ? `, ${e.done} already done (resumed)` : ""}; teacher on ${e.device}; writing to ${where}`,
     );
     for (const f of e.providerFailures) {
-      this.#out.info(`  ${f.provider}: not used (${f.message.replace(/^\[inference-gpu\] /, "")})`);
+      this.#out.info(`  ${f.provider}: not used: ${f.message.replace(/^\[inference-gpu\] (provider \w+: )?/, "")}`);
     }
     this.#bar = new ProgressBar(this.#out, "extract");
     this.#bar.update({ total: e.todo, done: 0 });
