@@ -187,7 +187,9 @@ export function resolveShape(
     report?.(
       `Columns: ${found.description}${found.unused.length > 0 ? `; not read: ${found.unused.map((c) => `"${c}"`).join(", ")} (pass ${name("dataset.userCol")} and ${name("dataset.assistantCol")} to choose)` : ""}`,
     );
-    return found.shape;
+    const shape = found.shape;
+    // --tools-col applies to the conversation shapes found by name as to the ones named by flags
+    return shape.kind === "messages" || shape.kind === "columns" ? { ...shape, ...system } : shape;
   } catch (error) {
     if (!(error instanceof SamplerError) || error.code !== "MISSING_COLUMN") {
       throw error;
