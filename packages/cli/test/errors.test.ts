@@ -149,7 +149,7 @@ describe("failures: exit 1, one line naming the file, column or flag", () => {
     await fails(
       ["extract", "--model", noModel, ...small, "--chat-template", "qwen", "--limit", "2"],
       1,
-      /^error: --model: not an ONNX model/,
+      /^error: --model: model\.onnx: not an ONNX model/,
     );
     expect(existsSync(join(tmp.dir, "logits-out")), "a failed run leaves no output folder").toBe(false);
   });

@@ -208,7 +208,9 @@ describe("Hub output and input against the local Hub server", () => {
         ),
       ),
     );
-    expect(of("notice").map((e) => e.kind)).toEqual(["download"]);
+    expect(of("notice").map((e) => e.kind)).toEqual(["download", "model-variant"]);
+    // the tiny model's root-level model.onnx is the repo's fp32 variant (optimum's layout)
+    expect(of("notice")[1]?.message).toBe("Teacher file: model.onnx (dtype fp32); the repo has fp32 (model.onnx)");
     expect(readdirSync(join(hfHome, "hub", "models--tester--tiny-teacher", "snapshots"))).toHaveLength(1);
     const rows = await folderRows(out);
     expect(rows.size).toBe(4);

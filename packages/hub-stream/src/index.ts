@@ -27,6 +27,7 @@ export { FolderSink } from "./folder-sink.js";
 export type { FsLayer } from "./fs.js";
 export { nodeFs, writeFileAtomic } from "./fs.js";
 export type { HubReadOptions, RepoFile } from "./hub-read.js";
+export * from "./hub-read.js";
 export { downloadToCache, listRepoFiles, openHubLogitFile, resolveFileUrl } from "./hub-read.js";
 export type { HubSinkOptions } from "./hub-sink.js";
 export { HubSink, resolveUrl } from "./hub-sink.js";

@@ -3,6 +3,9 @@
  * the nucleus, a Gumbel-sampled tail or importance samples of the assistant positions, so that only a few hundred
  * bytes per position leave the device.
  */
+
+export type { ProviderCheck, ProviderReport } from "./doctor.js";
+export { checkProviders } from "./doctor.js";
 export type { InferenceErrorCode, InferenceErrorContext } from "./errors.js";
 export { InferenceError } from "./errors.js";
 export type { ExampleResult, ExtractOptions, ImportanceResult, NucleusResult, TeacherExample } from "./extract.js";

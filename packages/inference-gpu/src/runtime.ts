@@ -53,8 +53,8 @@ export const PROVIDER_HINTS: Record<Provider, string> = {
   cuda:
     "the CUDA provider is not bundled with onnxruntime-node: its install step downloads it (linux x64, CUDA 12). " +
     "Reinstall with the step allowed and CUDA 12 + cuDNN 9 on the library path: " +
-    "`ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` (pnpm: list onnxruntime-node in " +
-    "onlyBuiltDependencies, then `ONNXRUNTIME_NODE_INSTALL=cuda12 pnpm rebuild onnxruntime-node`)",
+    "`ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` (pnpm 10 skips install scripts: " +
+    "`pnpm approve-builds` first, then `ONNXRUNTIME_NODE_INSTALL=cuda12 pnpm rebuild onnxruntime-node`)",
   webgpu:
     "the WebGPU provider (bundled) found no adapter: it needs a GPU driver with Vulkan on Linux " +
     "(libvulkan.so.1 and the vendor's ICD), D3D12 on Windows or Metal on macOS",

@@ -44,6 +44,7 @@ export function extractionSettings(teacher: Teacher, options: ExtractOptions = {
     precision: teacher.precision,
     provider: teacher.provider,
     paddingSide: teacher.paddingSide,
+    lmHead: teacher.lmHead,
     extractor: "@logitpack/inference-gpu",
   };
   if (mode === "nucleus") {

@@ -1,5 +1,5 @@
 import { access, readFile, realpath } from "node:fs/promises";
-import { basename, dirname, join, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { toBinary } from "@bufbuild/protobuf";
 import { ModelProtoSchema } from "onnx-buf";
 import { InferenceError } from "./errors.js";
@@ -55,6 +55,12 @@ export interface Teacher {
   readonly inputs: readonly string[];
   /** True when positions are gathered before the LM head (prompt tokens then cost no vocabulary-sized work). */
   readonly gathersBeforeHead: boolean;
+  /**
+   * How the LM head was handled: `gathered before {MatMul|Gemm|MatMulNBits}`, or `full logits: {why}` when the head
+   * was not recognized (correct, but every position pays the vocabulary-sized head). Record it in the settings and
+   * warn on the fallback.
+   */
+  readonly lmHead: string;
   readonly paddingSide: "left" | "right";
   readonly padTokenId: number;
   readonly device: Device;
@@ -131,7 +137,19 @@ export async function loadTeacher(options: LoadTeacherOptions): Promise<Teacher>
   }
   const config = (await readJson(join(modelDir, "config.json"))) ?? {};
   const bytes = await readFile(modelPath);
-  const info = inspectModel(decodeModel(bytes), options.vocabSize ?? firstNumber(config["vocab_size"]));
+  let info: ModelInfo;
+  try {
+    info = inspectModel(decodeModel(bytes), options.vocabSize ?? firstNumber(config["vocab_size"]));
+  } catch (error) {
+    // Name the file (relative to the model folder) in the one line the user sees.
+    if (error instanceof InferenceError) {
+      error.message = error.message.replace(
+        /^\[inference-gpu\] /,
+        `[inference-gpu] ${relative(modelDir, modelPath)}: `,
+      );
+    }
+    throw error;
+  }
   const vocabSize = info.logits.vocabSize;
   if (vocabSize === undefined) {
     throw new InferenceError("UNSUPPORTED_MODEL", "the logits' vocabulary size is unknown", {
@@ -253,6 +271,7 @@ export async function loadTeacher(options: LoadTeacherOptions): Promise<Teacher>
     opset: info.opset,
     inputs: info.inputs.map((i) => i.name),
     gathersBeforeHead: info.head !== undefined,
+    lmHead: info.head !== undefined ? `gathered before ${info.head.kind}` : `full logits: ${info.headFallback}`,
     paddingSide: hasMask ? paddingSide : "right",
     padTokenId,
     device,

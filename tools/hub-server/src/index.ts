@@ -33,7 +33,17 @@ export interface FaultRule {
    * What happens: an HTTP status (500, 429, 412...), "reset" (the connection is destroyed without an answer), or
    * a delay in ms before the request is handled normally.
    */
-  action: { status: number; retryAfterSeconds?: number } | "reset" | { delayMs: number };
+  action:
+    | { status: number; retryAfterSeconds?: number }
+    | "reset"
+    | { delayMs: number }
+    | {
+        /**
+         * Answer a file download normally (status, full Content-Length) but destroy the connection after this many
+         * body bytes: an interrupted download. Only for `resolve`; elsewhere the request is handled normally.
+         */
+        dropAfterBytes: number;
+      };
   /** Chance that a matching request is hit (default 1). */
   probability?: number;
   /** Hit at most this many requests (default: no limit). */
@@ -71,6 +81,65 @@ export interface RequestRecord {
   bytes: number;
   /** Whether a fault rule hit this request. */
   fault?: string;
+}
+
+/**
+ * A file whose content is computed on demand, a slice at a time: large test files (several GiB) that are never held
+ * in memory nor written to disk on the server side. `fill(offset, out)` writes bytes `[offset, offset + out.length)`.
+ */
+export interface GeneratedFile {
+  size: number;
+  fill(offset: number, out: Uint8Array): void;
+}
+
+/**
+ * A deterministic pseudo-random file of `size` bytes: 1 MiB blocks, each the same seeded block with its index
+ * written over its first 8 bytes (cheap to generate at GB/s, no two blocks alike).
+ */
+export function generatedFile(size: number, seed = 1): GeneratedFile {
+  const BLOCK = 1 << 20;
+  const base = new Uint8Array(BLOCK);
+  const rnd = mulberry32(seed);
+  for (let i = 0; i < BLOCK; i++) {
+    base[i] = Math.floor(rnd() * 256);
+  }
+  const block = new Uint8Array(BLOCK);
+  const view = new DataView(block.buffer);
+  let current = -1;
+  return {
+    size,
+    fill(offset, out) {
+      let o = 0;
+      while (o < out.length) {
+        const pos = offset + o;
+        const index = Math.floor(pos / BLOCK);
+        if (index !== current) {
+          block.set(base);
+          view.setFloat64(0, index, true);
+          current = index;
+        }
+        const within = pos - index * BLOCK;
+        const n = Math.min(BLOCK - within, out.length - o);
+        out.set(block.subarray(within, within + n), o);
+        o += n;
+      }
+    },
+  };
+}
+
+/** sha256 of a generated file, streamed (a few seconds per GiB). */
+export async function generatedSha256(file: GeneratedFile): Promise<string> {
+  const hash = createHash("sha256");
+  const buf = new Uint8Array(1 << 22);
+  for (let off = 0; off < file.size; off += buf.length) {
+    const n = Math.min(buf.length, file.size - off);
+    file.fill(off, buf.subarray(0, n));
+    hash.update(buf.subarray(0, n));
+    if ((off / buf.length) % 64 === 63) {
+      await new Promise<void>((r) => setImmediate(r));
+    }
+  }
+  return hash.digest("hex");
 }
 
 interface FileEntry {
@@ -111,6 +180,17 @@ export interface HubServer {
   files(repo: string, branch?: string): Map<string, Uint8Array>;
   /** Commits on a branch, newest first. */
   commits(repo: string, branch?: string): { oid: string; title: string }[];
+  /**
+   * Creates the repo if needed and commits `files` to `branch` in one commit, without the upload protocol: test
+   * fixtures such as an onnx-community-shaped model repo. Binary files and files of 10 MiB or more are stored as LFS
+   * files (served with `X-Linked-Etag`/`X-Linked-Size`, the sha256 as ETag); `GeneratedFile`s are always LFS and
+   * streamed, their sha256 computed by streaming once (pass `sha256` to skip that). Returns the commit id.
+   */
+  seed(
+    repo: string,
+    files: Record<string, Uint8Array | string | (GeneratedFile & { sha256?: string })>,
+    options?: { branch?: string; title?: string },
+  ): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -120,6 +200,7 @@ const GITATTRIBUTES = "*.parquet filter=lfs diff=lfs merge=lfs -text\n";
 export async function startHubServer(options: HubServerOptions = {}): Promise<HubServer> {
   const repos = new Map<string, Repo>();
   const lfs = new Map<string, Uint8Array>();
+  const generated = new Map<string, GeneratedFile>();
   const log: RequestRecord[] = [];
   const sockets = new Set<Socket>();
   const hits = new Map<FaultRule, number>();
@@ -226,6 +307,8 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
       }
       if ("delayMs" in before.action) {
         await sleep(before.action.delayMs);
+      } else if ("dropAfterBytes" in before.action) {
+        // handled where the file is sent
       } else {
         const headers: Record<string, string> = {};
         if (before.action.retryAfterSeconds !== undefined) {
@@ -247,7 +330,7 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
       ? (status: number, payload: unknown, headers: Record<string, string> = {}) => {
           if (afterRule.action === "reset") {
             req.socket.destroy();
-          } else if ("status" in afterRule.action) {
+          } else if ("status" in afterRule.action && afterRule.action.status !== undefined) {
             sendJson(res, afterRule.action.status, { error: `injected fault ${afterRule.action.status}` });
           } else {
             sendJson(res, status, payload, headers);
@@ -464,12 +547,21 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
           sendJson(res, 404, { error: `Entry ${path} not found` }, { "X-Error-Code": "EntryNotFound" });
           return;
         }
-        const content =
-          file.lfs && route === "raw"
+        const gen = file.lfs && route === "resolve" ? generated.get(file.lfs.oid) : undefined;
+        const content: Uint8Array | GeneratedFile =
+          gen ??
+          (file.lfs && route === "raw"
             ? lfsPointer(file.lfs.oid, file.lfs.size)
             : file.lfs
               ? (lfs.get(file.lfs.oid) as Uint8Array)
-              : (file.data as Uint8Array);
+              : (file.data as Uint8Array));
+        const contentSize = content instanceof Uint8Array ? content.length : content.size;
+        const drop =
+          afterRule === undefined && before !== undefined && typeof before.action === "object"
+            ? "dropAfterBytes" in before.action
+              ? before.action.dropAfterBytes
+              : undefined
+            : undefined;
         const etag = file.lfs && route === "resolve" ? file.lfs.oid : file.oid;
         const headers: Record<string, string> = {
           ETag: `"${etag}"`,
@@ -481,23 +573,27 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
           headers["X-Linked-Size"] = String(file.lfs.size);
           headers["X-Linked-ETag"] = `"${file.lfs.oid}"`;
         }
-        const range = parseRange(req.headers.range, content.length);
+        const range = parseRange(req.headers.range, contentSize);
         if (range === "invalid") {
           sendBytes(
             res,
             416,
             new Uint8Array(0),
-            { ...headers, "Content-Range": `bytes */${content.length}` },
+            { ...headers, "Content-Range": `bytes */${contentSize}` },
             method,
             record,
           );
           return;
         }
+        const start = range ? range.start : 0;
+        const end = range ? range.end : contentSize;
         if (range) {
-          headers["Content-Range"] = `bytes ${range.start}-${range.end - 1}/${content.length}`;
-          sendBytes(res, 206, content.subarray(range.start, range.end), headers, method, record);
+          headers["Content-Range"] = `bytes ${range.start}-${range.end - 1}/${contentSize}`;
+        }
+        if (content instanceof Uint8Array && drop === undefined) {
+          sendBytes(res, range ? 206 : 200, content.subarray(start, end), headers, method, record);
         } else {
-          sendBytes(res, 200, content, headers, method, record);
+          await streamBytes(res, range ? 206 : 200, content, start, end, headers, method, record, drop);
         }
         return;
       }
@@ -527,6 +623,48 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
       ...(file.lfs ? { lfs: file.lfs } : {}),
       ...(expand && commit ? { lastCommit: { id: commit.oid, title: commit.title, date: commit.date } } : {}),
     };
+  }
+
+  async function seed(
+    id: string,
+    input: Record<string, Uint8Array | string | (GeneratedFile & { sha256?: string })>,
+    opts: { branch?: string; title?: string } = {},
+  ): Promise<string> {
+    const repo = repos.get(id) ?? createRepo(id);
+    const branch = opts.branch ?? "main";
+    const current = headOf(repo, branch) ?? headOf(repo, "main");
+    const files = new Map(current?.files ?? []);
+    const next = newCommit(repo, opts.title ?? "seed", files, current?.oid);
+    for (const [p, value] of Object.entries(input)) {
+      if (typeof value === "string" || value instanceof Uint8Array) {
+        const data = typeof value === "string" ? new TextEncoder().encode(value) : value;
+        if (data.length >= 10 * 1024 * 1024 || data.includes(0)) {
+          const oid = sha256(data);
+          lfs.set(oid, data);
+          const pointer = lfsPointer(oid, data.length);
+          files.set(p, {
+            size: data.length,
+            oid: gitBlobId(pointer),
+            lfs: { oid, size: data.length, pointerSize: pointer.length },
+            lastCommit: next.oid,
+          });
+        } else {
+          files.set(p, { size: data.length, oid: gitBlobId(data), data, lastCommit: next.oid });
+        }
+      } else {
+        const oid = value.sha256 ?? (await generatedSha256(value));
+        generated.set(oid, value);
+        const pointer = lfsPointer(oid, value.size);
+        files.set(p, {
+          size: value.size,
+          oid: gitBlobId(pointer),
+          lfs: { oid, size: value.size, pointerSize: pointer.length },
+          lastCommit: next.oid,
+        });
+      }
+    }
+    repo.branches.set(branch, next.oid);
+    return next.oid;
   }
 
   await new Promise<void>((resolve, reject) => {
@@ -572,6 +710,7 @@ export async function startHubServer(options: HubServerOptions = {}): Promise<Hu
       }
       return out;
     },
+    seed,
     async close() {
       for (const s of sockets) {
         s.destroy();
@@ -731,6 +870,62 @@ function sendBytes(
   res.end(data);
 }
 
+/**
+ * Sends `[start, end)` of a file slice by slice with backpressure (a generated file is never whole in memory). With
+ * `dropAfter`, the connection is destroyed after that many body bytes.
+ */
+async function streamBytes(
+  res: ServerResponse,
+  status: number,
+  content: Uint8Array | GeneratedFile,
+  start: number,
+  end: number,
+  headers: Record<string, string>,
+  method: string,
+  record: RequestRecord,
+  dropAfter: number | undefined,
+): Promise<void> {
+  res.writeHead(status, { ...headers, "Content-Length": String(end - start) });
+  record.status = status; // a dropped connection never "finishes"
+  if (method === "HEAD") {
+    res.end();
+    return;
+  }
+  const SLICE = 1 << 20;
+  const limit = dropAfter === undefined ? end : Math.min(end, start + dropAfter);
+  for (let off = start; off < limit; off += SLICE) {
+    const n = Math.min(SLICE, limit - off);
+    let chunk: Uint8Array;
+    if (content instanceof Uint8Array) {
+      chunk = content.subarray(off, off + n);
+    } else {
+      chunk = new Uint8Array(n); // a fresh buffer: the socket may still hold the previous one
+      content.fill(off, chunk);
+    }
+    record.bytes += n;
+    if (res.destroyed) {
+      return;
+    }
+    if (!res.write(chunk)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off("drain", done);
+          res.off("close", done);
+          resolve();
+        };
+        res.on("drain", done);
+        res.on("close", done);
+      });
+    }
+  }
+  if (limit < end) {
+    await new Promise<void>((resolve) => setTimeout(resolve, 20));
+    res.socket?.destroy();
+    return;
+  }
+  res.end();
+}
+
 async function readBody(req: IncomingMessage): Promise<Uint8Array> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) {
@@ -741,7 +936,13 @@ async function readBody(req: IncomingMessage): Promise<Uint8Array> {
 
 function describe(rule: FaultRule): string {
   const a = rule.action;
-  return a === "reset" ? "reset" : "status" in a ? `status ${a.status}` : `delay ${a.delayMs}ms`;
+  return a === "reset"
+    ? "reset"
+    : "status" in a
+      ? `status ${a.status}`
+      : "delayMs" in a
+        ? `delay ${a.delayMs}ms`
+        : `drop after ${a.dropAfterBytes} bytes`;
 }
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -48,7 +48,7 @@ export const QWEN3_PAD = 151_643; // <|endoftext|>
 export const QWEN3_EOS = 151_645; // <|im_end|>
 
 /** mulberry32: a small, fast, deterministic 32-bit generator. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) | 0;
@@ -59,7 +59,7 @@ function mulberry32(seed: number): () => number {
 }
 
 /** Standard normals (Box-Muller) into `out`, scaled by `scale`. */
-function fillNormal(out: Float32Array, next: () => number, scale: number): void {
+export function fillNormal(out: Float32Array, next: () => number, scale: number): void {
   const twoPi = 2 * Math.PI;
   for (let i = 0; i < out.length; i += 2) {
     const u1 = (next() + 0.5) / 4294967296;

@@ -131,6 +131,21 @@ export const extract: CommandSpec = {
       default: "0",
       group: "Sampling",
     },
+    dtype: {
+      type: "string",
+      valueName: "DTYPE",
+      description:
+        "Hub ONNX repos: the variant to download and run (fp32, fp16, q4, q4f16, int8, uint8, bnb4, quantized: onnx/model_<dtype>.onnx)",
+      default: "the best the repo has for the device (CPU: fp32, then q4, int8...; CUDA: fp16 first)",
+      group: "Input",
+    },
+    "model-file": {
+      type: "string",
+      valueName: "PATH",
+      description: "the ONNX file to run, inside the model folder or repo (e.g. onnx/decoder_model_merged.onnx)",
+      default: "model.onnx or onnx/model.onnx (folders); --dtype (Hub repos)",
+      group: "Input",
+    },
     device: {
       type: "string",
       valueName: "DEV",

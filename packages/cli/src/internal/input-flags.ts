@@ -6,7 +6,7 @@ export const INPUT_FLAGS: Record<string, FlagSpec> = {
     type: "string",
     valueName: "PATH|ID",
     description:
-      "teacher model: a local folder (model.onnx, tokenizer.json, tokenizer_config.json), a Hub model id already in the Hugging Face cache, or 'tiny' (the bundled tiny model over the Qwen3 vocabulary)",
+      "teacher model: a local folder (model.onnx, tokenizer.json, tokenizer_config.json), a Hub model id (downloaded into the Hugging Face cache: config, tokenizer and one ONNX variant, resumable; HF_HUB_OFFLINE=1: cache only), or 'tiny' (the bundled tiny model over the Qwen3 vocabulary)",
     default: "tiny",
     group: "Input",
   },

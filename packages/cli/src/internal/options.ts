@@ -76,6 +76,8 @@ export const INPUT_OPTIONS: OptionTable = {
 export const EXTRACT_OPTIONS: OptionTable = {
   ...INPUT_OPTIONS,
   device: ["model.device", "string"],
+  dtype: ["model.dtype", "string"],
+  "model-file": ["model.file", "string"],
   "tokenized-dataset": ["selection.tokenizedDataset", "string"],
   "length-col": ["selection.lengthCol", "string"],
   "max-seq-len": ["selection.maxSeqLen", "number"],

@@ -30,6 +30,13 @@ export class ExtractRenderer {
     this.#handlers = {
       notice: (e) => out.info(e.kind === "embedded-default" ? boldPrefix(out, e.message) : e.message),
       warning: (e) => out.warn(e.message),
+      "download-progress": (e) => {
+        if (!e.cached) {
+          const of = e.total !== undefined ? ` of ${formatBytes(e.total)}` : "";
+          const speed = e.bytesPerSecond > 0 ? `, ${formatBytes(e.bytesPerSecond)}/s` : "";
+          out.status(`Downloading ${e.repo} [${e.file}/${e.files}] ${e.path}: ${formatBytes(e.bytes)}${of}${speed}`);
+        }
+      },
       "lengths-progress": (e) => out.status(`Computing token lengths: ${e.rows} examples`),
       "lengths-computed": (e) => this.lengthsComputed(e),
       selection: (e) => this.selection(e),
@@ -53,7 +60,8 @@ export class ExtractRenderer {
 
   /** Shows one event (the JSON line first, except progress: the bar throttles it). */
   on(e: ExtractionEvent): void {
-    if (e.event !== "progress" && e.event !== "lengths-progress") {
+    // progress events are throttled (the bar, the status line); a download shows in JSON once per file, when done
+    if (e.event !== "progress" && e.event !== "lengths-progress" && (e.event !== "download-progress" || e.done)) {
       if (e.event === "done" || e.event === "stopped") {
         this.finish();
       }
@@ -110,6 +118,9 @@ export class ExtractRenderer {
     this.#out.info(
       `${e.selected} examples selected${e.done > 0 ? `, ${e.done} already done (resumed)` : ""}; teacher on ${e.device}; writing to ${where}`,
     );
+    for (const f of e.providerFailures) {
+      this.#out.info(`  ${f.provider}: not used: ${f.message.replace(/^\[inference-gpu\] (provider \w+: )?/, "")}`);
+    }
     this.#bar = new ProgressBar(this.#out, "extract");
     this.#bar.update({ total: e.todo, done: 0 });
   }

@@ -10,7 +10,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parseSkipRules, type SkipRules } from "@logitpack/chat";
-import { parseRepoId } from "@logitpack/hub-stream";
+import { MODEL_DTYPES, type ModelDtype, parseRepoId } from "@logitpack/hub-stream";
 import {
   type BatchThresholds,
   parseBatchThresholds,
@@ -29,6 +29,10 @@ export interface ModelConfig {
   device?: string;
   /** Where the tiny model is generated on first use. Default: `$LOGITPACK_CACHE`, else `$XDG_CACHE_HOME/logitpack`, else `~/.cache/logitpack`. */
   cacheDir?: string;
+  /** Hub repos: the ONNX variant (transformers.js names: fp32, fp16, q4, q4f16, int8, uint8, bnb4, quantized). Default: the best the repo has for the device. */
+  dtype?: string;
+  /** The ONNX file to run, relative to the model folder or repo (e.g. `onnx/decoder_model_merged.onnx`); overrides `dtype`. */
+  file?: string;
 }
 
 /** How conversations become tokens. */
@@ -171,7 +175,7 @@ export interface OutputTarget {
 
 /** A validated config: defaults applied, JSON texts and the shard parsed. */
 export interface ResolvedExtractionConfig {
-  model: { id: string; tiny: boolean; device: ResolvedDevice; cacheDir: string };
+  model: { id: string; tiny: boolean; device: ResolvedDevice; cacheDir: string; dtype?: ModelDtype; file?: string };
   chat: { template?: string; skipRules?: SkipRules; systemPrompt?: string };
   dataset: DatasetConfig;
   selection: {
@@ -398,7 +402,19 @@ function checkModel(v: Checker, m: ModelConfig, env: NodeJS.ProcessEnv): Resolve
   }
   const kind = match[1] as ResolvedDevice["device"];
   const device = match[2] === undefined ? { device: kind } : { device: kind, id: Number(match[2]) };
-  return { id, tiny, device, cacheDir: v.str("model.cacheDir", m.cacheDir) ?? modelCacheDir(env) };
+  const dtype = v.str("model.dtype", m.dtype);
+  if (dtype !== undefined && !(MODEL_DTYPES as readonly string[]).includes(dtype)) {
+    throw v.fail("model.dtype", `expected one of ${MODEL_DTYPES.join(", ")}, got ${JSON.stringify(dtype)}`);
+  }
+  const file = v.str("model.file", m.file);
+  return {
+    id,
+    tiny,
+    device,
+    cacheDir: v.str("model.cacheDir", m.cacheDir) ?? modelCacheDir(env),
+    ...(dtype !== undefined ? { dtype: dtype as ModelDtype } : {}),
+    ...(file !== undefined ? { file } : {}),
+  };
 }
 
 /** Where the bundled tiny model is generated (once): the logitpack cache. */

@@ -9,11 +9,27 @@ import type { SelectionStats } from "@logitpack/sampler";
 export interface NoticeEvent {
   event: "notice";
   /** `input`: which split, config and files of the dataset are read, and which columns hold the conversation. */
-  kind: "embedded-default" | "generate-model" | "download" | "chat-template" | "input";
+  kind: "embedded-default" | "generate-model" | "download" | "chat-template" | "input" | "model-variant";
   message: string;
   /** `download`: the repo and the number of files. */
   repo?: string;
   files?: number;
+}
+
+/** A file of a Hub model being downloaded (at most every 100 ms per file, and when it is complete or found cached). */
+export interface DownloadProgressEvent {
+  event: "download-progress";
+  repo: string;
+  /** The file's path in the repo; `file` of `files` of this model. */
+  path: string;
+  file: number;
+  files: number;
+  bytes: number;
+  total?: number;
+  bytesPerSecond: number;
+  done: boolean;
+  /** Already in the cache: nothing downloaded. */
+  cached?: boolean;
 }
 
 /** Something wrong that does not stop the run (an example skipped, a shard kept for a later upload). */
@@ -85,6 +101,13 @@ export interface StartEvent {
   todo: number;
   /** The execution provider the teacher got. */
   device: string;
+  /** `model.device` auto: the providers tried before `device` and why each failed (one line each). */
+  providerFailures: { provider: string; message: string }[];
+  /** The ONNX file run (relative to the model folder) and its dtype variant, when known. */
+  modelFile?: string;
+  dtype?: string;
+  /** How the LM head is handled: `gathered before MatMul|Gemm|MatMulNBits`, or `full logits: {why}`. */
+  lmHead: string;
   model: string;
   dataset: string;
   shard: string;
@@ -184,6 +207,7 @@ export interface ExtractionResult {
 
 export type ExtractionEvent =
   | NoticeEvent
+  | DownloadProgressEvent
   | WarningEvent
   | LengthsProgressEvent
   | LengthsComputedEvent

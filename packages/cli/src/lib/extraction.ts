@@ -11,6 +11,7 @@ import { type ChatEncoder, checkShapeColumns, exampleFromRow, type InputShape, s
 import type { ExtractionSettings } from "@logitpack/codec";
 import {
   createSink,
+  type DownloadProgress,
   downloadToCache,
   findLocalPaths,
   fingerprintPath,
@@ -118,7 +119,10 @@ export async function runExtraction(
     await emitMask(run, inputs, plan.order[0] as number);
   }
   const teacher = await loadTeacher(run, inputs);
-  Object.assign(settings, teacher.settings, await contentIdentity(run, inputs, teacher.vocabSize));
+  Object.assign(settings, teacher.settings, await contentIdentity(run, inputs, teacher.vocabSize), {
+    ...(inputs.model.modelFile !== undefined ? { modelFile: inputs.model.modelFile } : {}),
+    ...(inputs.model.dtype !== undefined ? { dtype: inputs.model.dtype } : {}),
+  });
   // what names the inputs must not be a machine path (free text such as a template or a system prompt may hold one)
   const chatTokenizer = (settings.chat as { tokenizer?: unknown } | undefined)?.tokenizer;
   const leaks = findLocalPaths({
@@ -126,10 +130,17 @@ export async function runExtraction(
     dataset: settings.dataset,
     labels: settings.labels,
     tokenizer: chatTokenizer,
+    modelFile: settings.modelFile,
   });
   if (leaks.length > 0) {
     await teacher.close();
     throw new ExtractionError("INTERNAL", `the settings would publish a local path (${leaks[0]})`);
+  }
+  if (teacher.lmHead.startsWith("full logits")) {
+    run.emit({
+      event: "warning",
+      message: `the LM head was not recognized (${teacher.lmHead.replace(/^full logits: /, "")}): the logits of every position are computed, then gathered (correct, slower)`,
+    });
   }
   const writer = await openWriter(run, sink, settings, teacher);
   try {
@@ -153,9 +164,36 @@ async function openInputs(run: Run, config: ExtractionConfig): Promise<Inputs> {
         ...(repo !== undefined ? { repo } : {}),
         ...(files !== undefined && files > 0 ? { files } : {}),
       }),
+    progress: (repo: string, p: DownloadProgress & { file: number; files: number }) =>
+      emit({
+        event: "download-progress",
+        repo,
+        path: p.path,
+        file: p.file,
+        files: p.files,
+        bytes: p.bytes,
+        ...(p.total !== undefined ? { total: p.total } : {}),
+        bytesPerSecond: p.bytesPerSecond,
+        done: p.done,
+        ...(p.cached ? { cached: true } : {}),
+      }),
     ...(c.hub.token ? { token: c.hub.token } : {}),
   };
-  const model = await resolveModel(config.model?.id, ctx);
+  const model = await resolveModel(config.model?.id, ctx, {
+    weights: true,
+    choice: {
+      ...(c.model.dtype !== undefined ? { dtype: c.model.dtype } : {}),
+      ...(c.model.file !== undefined ? { file: c.model.file } : {}),
+      device: c.model.device.device,
+    },
+  });
+  if (model.modelFile !== undefined && model.available !== undefined) {
+    emit({
+      event: "notice",
+      kind: "model-variant",
+      message: `Teacher file: ${model.modelFile}${model.dtype !== undefined ? ` (dtype ${model.dtype})` : ""}; the repo has ${model.available.join(", ") || "no dtype variant"}`,
+    });
+  }
   const target = c.output.target;
   if (target.kind === "folder") {
     checkWritableDir(target.where, name("output.folder"));
@@ -384,7 +422,14 @@ async function loadTeacher(run: Run, inputs: Inputs): Promise<Teacher> {
         kind: "generate-model",
         message: `Generating the bundled tiny model into ${c.model.cacheDir} (first run only)`,
       }),
-    model: model.kind === "tiny" ? { kind: "tiny" } : { kind: "folder", dir: model.dir as string },
+    model:
+      model.kind === "tiny"
+        ? { kind: "tiny" }
+        : {
+            kind: "folder",
+            dir: model.dir as string,
+            ...(model.modelFile !== undefined ? { file: model.modelFile } : {}),
+          },
     cacheDir: c.model.cacheDir,
     device: c.model.device.device,
     ...(c.model.device.id !== undefined ? { deviceId: c.model.device.id } : {}),
@@ -523,6 +568,10 @@ async function extractRows(run: Run, loop: Loop): Promise<ExtractionResult> {
     done: selected - todo,
     todo,
     device: teacher.device,
+    providerFailures: [...teacher.providerFailures],
+    ...(inputs.model.modelFile !== undefined ? { modelFile: inputs.model.modelFile } : {}),
+    ...(inputs.model.dtype !== undefined ? { dtype: inputs.model.dtype } : {}),
+    lmHead: teacher.lmHead,
     model: inputs.model.spec,
     dataset: inputs.dataset.spec,
     shard: `${shard.index}/${shard.count}`,

@@ -25,7 +25,7 @@ export interface TeacherExample {
 
 export interface TeacherOptions {
   /** `tiny` (the bundled model, generated into `cacheDir` on first use) or a model folder. */
-  model: { kind: "tiny" } | { kind: "folder"; dir: string };
+  model: { kind: "tiny" } | { kind: "folder"; dir: string; file?: string };
   cacheDir: string;
   device: "auto" | "cuda" | "webgpu" | "cpu";
   deviceId?: number;
@@ -49,6 +49,8 @@ export interface Teacher {
   readonly providerFailures: readonly { provider: string; message: string }[];
   readonly modelDir: string;
   readonly vocabSize: number;
+  /** How the LM head is handled (`gathered before ...`, or `full logits: why`). */
+  readonly lmHead: string;
   /** What the runtime records in the dataset settings (nucleus rule, noise scheme, precision, provider). */
   readonly settings: ExtractionSettings;
   /** One encoded row per example, in batch order; batch k+1 runs on the device while batch k is encoded. */
@@ -73,6 +75,7 @@ export async function openTeacher(options: TeacherOptions): Promise<Teacher> {
   try {
     runtime = await loadTeacher({
       modelDir,
+      ...(options.model.kind === "folder" && options.model.file !== undefined ? { modelFile: options.model.file } : {}),
       device: options.device,
       ...(options.deviceId !== undefined ? { deviceId: options.deviceId } : {}),
       mode: options.mode,
@@ -101,6 +104,7 @@ export async function openTeacher(options: TeacherOptions): Promise<Teacher> {
     providerFailures: runtime.providerFailures,
     modelDir,
     vocabSize: runtime.vocabSize,
+    lmHead: runtime.lmHead,
     settings: extractionSettings(runtime, extractOptions),
     async *extract(batches) {
       async function* wire() {

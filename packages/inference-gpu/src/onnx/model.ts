@@ -31,11 +31,21 @@ export interface ModelInput {
   dims: (number | string | undefined)[];
 }
 
-/** The LM head as found in the graph: `MatMul(hidden, weight)` followed by casts/identities up to the logits. */
+/** Ops recognized as the LM head. */
+export type LmHeadKind = "MatMul" | "Gemm" | "MatMulNBits";
+
+/**
+ * The LM head as found in the graph: one row-wise op over the hidden states (`MatMul(hidden, W)` with W constant,
+ * possibly `Transpose`d or tied to the embedding; `Gemm(hidden, W, bias)`; com.microsoft `MatMulNBits` int4/int8
+ * weights), then row-wise nodes up to the logits (Cast, Identity, a softcap's Div/Tanh/Mul, a bias Add, a Reshape
+ * of the leading axes). The head and the chain are replayed on the gathered rows.
+ */
 export interface LmHead {
   hidden: string;
-  weight: string;
-  /** The nodes between the MatMul and the logits output (Cast, Identity), in order. */
+  kind: LmHeadKind;
+  /** The head node; replayed with its first input replaced by the gathered rows. */
+  node: NodeProto;
+  /** The nodes between the head and the logits output, in order (Reshapes of the leading axes are left out). */
   chain: NodeProto[];
 }
 
@@ -44,6 +54,8 @@ export interface ModelInfo {
   inputs: ModelInput[];
   logits: { name: string; type: LogitsType; vocabSize: number | undefined };
   head: LmHead | undefined;
+  /** Why the head was not recognized (positions are then gathered from the full logits: correct, slower). */
+  headFallback: string | undefined;
   /** External data files the model's initializers refer to (relative to the model file). */
   externalFiles: string[];
 }
@@ -121,26 +133,129 @@ function producers(graph: GraphProto): Map<string, NodeProto> {
   return map;
 }
 
-/** Walks back from the logits through Cast/Identity nodes to a MatMul: the LM head, if the graph has that shape. */
-function findHead(graph: GraphProto, logits: string): LmHead | undefined {
+/** Values that do not depend on any graph input: initializers and what nodes compute from them alone. */
+function constantValues(graph: GraphProto): Set<string> {
+  const constant = new Set(graph.initializer.map((t) => t.name));
+  for (const n of graph.node) {
+    if (n.attribute.some((a) => a.type === AT.GRAPH || a.type === AT.GRAPHS)) {
+      continue;
+    }
+    if ((n.opType === "Constant" && n.domain === "") || n.input.every((i) => i === "" || constant.has(i))) {
+      for (const o of n.output) {
+        constant.add(o);
+      }
+    }
+  }
+  return constant;
+}
+
+/** The static shape of a constant value (an initializer or a Constant node's tensor), if known. */
+function constantDims(graph: GraphProto, prod: Map<string, NodeProto>, name: string): number[] | undefined {
+  const init = graph.initializer.find((t) => t.name === name);
+  if (init !== undefined) {
+    return init.dims.map(Number);
+  }
+  const n = prod.get(name);
+  const t = n?.opType === "Constant" ? n.attribute.find((a) => a.name === "value")?.t : undefined;
+  return t?.dims.map(Number);
+}
+
+/** Int64 values of a constant initializer (for Reshape targets). */
+function constantInts(graph: GraphProto, name: string): number[] | undefined {
+  const init = graph.initializer.find((t) => t.name === name);
+  if (init === undefined || init.dataType !== DT.INT64) {
+    return undefined;
+  }
+  if (init.int64Data.length > 0) {
+    return init.int64Data.map(Number);
+  }
+  const raw = init.rawData;
+  if (raw.length === 0) {
+    return undefined;
+  }
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
+  return Array.from({ length: raw.length / 8 }, (_, i) => Number(view.getBigInt64(i * 8, true)));
+}
+
+const ELEMENTWISE_UNARY = new Set(["Cast", "Identity", "Tanh"]);
+const ELEMENTWISE_BINARY = new Set(["Add", "Sub", "Mul", "Div"]);
+
+/**
+ * Walks back from the logits through row-wise nodes to the LM head. Returns the head, or why there is none that
+ * can be moved behind a gather.
+ */
+function findHead(graph: GraphProto, logits: string, vocab: number | undefined): LmHead | string {
   const prod = producers(graph);
+  const constant = constantValues(graph);
   const chain: NodeProto[] = [];
-  let node = prod.get(logits);
-  while (node !== undefined && (node.opType === "Cast" || node.opType === "Identity") && node.domain === "") {
-    chain.unshift(node);
-    const src = node.input[0];
-    node = src === undefined ? undefined : prod.get(src);
+  let value = logits;
+  let node = prod.get(value);
+  for (;;) {
+    if (node === undefined) {
+      return "the logits are a graph input or initializer";
+    }
+    const op = node.domain === "" || node.domain === "ai.onnx" ? node.opType : `${node.domain}.${node.opType}`;
+    if (ELEMENTWISE_UNARY.has(op) && node.input.length === 1) {
+      chain.unshift(node);
+    } else if (ELEMENTWISE_BINARY.has(op) && node.input.length === 2) {
+      // The running value first, a constant scalar or [vocab] vector second (a bias, a softcap's cap).
+      const other = node.input[1] as string;
+      const dims = constant.has(other) ? constantDims(graph, prod, other) : undefined;
+      const size = dims?.reduce((a, d) => a * d, 1);
+      const rowWise =
+        dims !== undefined && (size === 1 || (vocab !== undefined && size === vocab && dims.at(-1) === vocab));
+      if (!rowWise || constant.has(node.input[0] as string)) {
+        return `the logits come from ${op} with an operand that is not a constant scalar or [vocab] vector`;
+      }
+      chain.unshift(node);
+    } else if (op === "Reshape") {
+      const shapeName = node.input[1] ?? "";
+      const concat = prod.get(shapeName);
+      // A constant target, or Concat(Shape(...), [V]) as exporters build it.
+      const target =
+        constantInts(graph, shapeName) ??
+        (concat?.opType === "Concat" ? constantInts(graph, concat.input[concat.input.length - 1] ?? "") : undefined);
+      if (target === undefined || vocab === undefined || target.at(-1) !== vocab) {
+        return "the logits come from a Reshape that may change the vocabulary axis";
+      }
+      // Leading axes only: [B*T, V] <-> [B, T, V] in row-major order; the gathered rows are [C, V] either way.
+    } else {
+      break;
+    }
+    value = node.input[0] as string;
+    node = prod.get(value);
   }
-  if (node === undefined || node.opType !== "MatMul" || node.domain !== "" || node.input.length !== 2) {
-    return undefined;
+  const op = node.domain === "" || node.domain === "ai.onnx" ? node.opType : `${node.domain}.${node.opType}`;
+  const [hidden, ...rest] = node.input;
+  if (hidden === undefined) {
+    return `the logits come from ${op} with no input`;
   }
-  const [hidden, weight] = node.input as [string, string];
-  // The weight must be 2-D [hidden, vocab] for the gathered rows to keep the logits' meaning.
-  const init = graph.initializer.find((t) => t.name === weight);
-  if (init !== undefined && init.dims.length !== 2) {
-    return undefined;
+  const params = rest.filter((r) => r !== "");
+  if (params.some((r) => !constant.has(r))) {
+    return `the logits come from ${op} whose weights are computed from the inputs`;
   }
-  return { hidden, weight, chain };
+  if (op === "MatMul") {
+    const dims = constantDims(graph, prod, rest[0] ?? "");
+    // A weight of unknown shape (Transpose of the embedding) is checked by ORT: MatMul over [.., H] x [H, V].
+    if (dims !== undefined && dims.length !== 2) {
+      return `the logits come from a MatMul with a ${dims.length}-D weight`;
+    }
+    return { hidden, kind: "MatMul", node, chain };
+  }
+  if (op === "Gemm") {
+    const transA = node.attribute.find((a) => a.name === "transA");
+    if (transA !== undefined && transA.i !== 0n) {
+      return "the logits come from a Gemm with transA=1";
+    }
+    return { hidden, kind: "Gemm", node, chain };
+  }
+  if (op === "com.microsoft.MatMulNBits") {
+    return { hidden, kind: "MatMulNBits", node, chain };
+  }
+  if (op === "If" || op === "Loop" || op === "Scan") {
+    return `the logits come from an ${op} node (a merged decoder's branches); the head inside is not moved`;
+  }
+  return `the logits come from ${op}, not a MatMul, Gemm or MatMulNBits head`;
 }
 
 /** Inspect a decoded model: its inputs and what we will feed them, the logits output, the LM head. */
@@ -213,11 +328,13 @@ export function inspectModel(model: ModelProto, vocabHint?: number): ModelInfo {
       }
     }
   });
+  const head = findHead(graph, out.name, vocabSize);
   return {
     opset,
     inputs,
     logits: { name: out.name, type, vocabSize },
-    head: findHead(graph, out.name),
+    head: typeof head === "string" ? undefined : head,
+    headFallback: typeof head === "string" ? head : undefined,
     externalFiles: [...externalFiles],
   };
 }

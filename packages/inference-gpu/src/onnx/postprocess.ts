@@ -89,10 +89,15 @@ export function appendPostprocess(model: ModelProto, info: ModelInfo, options: P
   const rowsI = body.op("Gather", [PP.rows, iter], { axis: 0 }, "rows_i");
   let L = body.op("Gather", [flat, rowsI], { axis: 0 }, "gathered");
   if (info.head) {
-    L = body.op("MatMul", [L, info.head.weight], {}, "head");
+    const head = clone(NodeProtoSchema, info.head.node);
+    head.input = [L, ...head.input.slice(1)];
+    head.output = [body.fresh("head")];
+    head.name = body.fresh("replayed_head");
+    body.nodes.push(head);
+    L = head.output[0] as string;
     for (const n of info.head.chain) {
       const replayed = clone(NodeProtoSchema, n);
-      replayed.input = [L];
+      replayed.input = [L, ...replayed.input.slice(1)];
       replayed.output = [body.fresh(`head_${n.opType}`)];
       replayed.name = body.fresh("replayed");
       body.nodes.push(replayed);
