@@ -87,8 +87,10 @@ describe("a Hub ONNX repo as the teacher", () => {
     expect(r.events.at(-1)).toMatchObject({ event: "done", examples: 3 });
     const shard = readdirSync(join(out, "data")).find((f) => f.endsWith(".parquet")) as string;
     const file = await openLogitFileAt(join(out, "data", shard));
+    // the model is recorded by what identifies it: the repo and its commit (issue 16); the repo id is its label
     expect(file.info.settings).toMatchObject({
-      model: REPO,
+      model: expect.stringMatching(new RegExp(`^hf:${REPO}@[0-9a-f]{40}$`)),
+      labels: { model: REPO },
       modelFile: "onnx/model_q4.onnx",
       dtype: "q4",
       lmHead: "gathered before MatMulNBits",
