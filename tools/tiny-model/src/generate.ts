@@ -249,26 +249,7 @@ export async function generateTinyModel(dir: string, options: TinyModelOptions):
     files.push("model.onnx_data");
   } else {
     const { nodes, inits } = decoderGraph(vocab, w);
-    const kvDims = ["batch_size", HEADS, "past_sequence_length", HEAD_DIM];
-    const presentDims = ["batch_size", HEADS, "total_sequence_length", HEAD_DIM];
-    const bytes = modelBytes(
-      14,
-      nodes,
-      inits,
-      [
-        valueInfo("input_ids", DT.INT64, ["batch_size", "sequence_length"]),
-        valueInfo("attention_mask", DT.INT64, ["batch_size", "total_sequence_length"]),
-        valueInfo("position_ids", DT.INT64, ["batch_size", "sequence_length"]),
-        valueInfo("past_key_values.0.key", DT.FLOAT16, kvDims),
-        valueInfo("past_key_values.0.value", DT.FLOAT16, kvDims),
-      ],
-      [
-        valueInfo("logits", DT.FLOAT16, ["batch_size", "sequence_length", vocab]),
-        valueInfo("present.0.key", DT.FLOAT16, presentDims),
-        valueInfo("present.0.value", DT.FLOAT16, presentDims),
-      ],
-    );
-    await writeAtomic(join(dir, "model.onnx"), bytes);
+    await writeAtomic(join(dir, "model.onnx"), decoderModelBytes(nodes, inits, vocab));
   }
   const config = {
     architectures: ["LogitpackTinyForCausalLM"],
@@ -306,4 +287,34 @@ export async function writeAtomic(path: string, bytes: Uint8Array): Promise<void
     await rm(tmp, { force: true });
     throw error;
   }
+}
+
+/**
+ * The optimum-style decoder's model bytes (opset 14): input_ids, attention_mask, position_ids and one empty
+ * past key/value in; float16 logits and the present key/value out.
+ */
+export function decoderModelBytes(
+  nodes: Parameters<typeof modelBytes>[1],
+  inits: Parameters<typeof modelBytes>[2],
+  vocab: number,
+): Uint8Array {
+  const kvDims = ["batch_size", HEADS, "past_sequence_length", HEAD_DIM];
+  const presentDims = ["batch_size", HEADS, "total_sequence_length", HEAD_DIM];
+  return modelBytes(
+    14,
+    nodes,
+    inits,
+    [
+      valueInfo("input_ids", DT.INT64, ["batch_size", "sequence_length"]),
+      valueInfo("attention_mask", DT.INT64, ["batch_size", "total_sequence_length"]),
+      valueInfo("position_ids", DT.INT64, ["batch_size", "sequence_length"]),
+      valueInfo("past_key_values.0.key", DT.FLOAT16, kvDims),
+      valueInfo("past_key_values.0.value", DT.FLOAT16, kvDims),
+    ],
+    [
+      valueInfo("logits", DT.FLOAT16, ["batch_size", "sequence_length", vocab]),
+      valueInfo("present.0.key", DT.FLOAT16, presentDims),
+      valueInfo("present.0.value", DT.FLOAT16, presentDims),
+    ],
+  );
 }

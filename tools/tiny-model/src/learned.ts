@@ -18,11 +18,11 @@ import type { NodeProto, TensorProto } from "onnx-buf";
 import { ensureGenerated } from "./ensure.js";
 import {
   decoderGraph,
+  decoderModelBytes,
   HEAD_DIM,
   HEADS,
   HIDDEN,
   makeWeights,
-  modelBytes,
   QWEN3_EOS,
   QWEN3_PAD,
   QWEN3_VOCAB_SIZE,
@@ -30,7 +30,7 @@ import {
 } from "./generate.js";
 import { HASH_BASE, HASH_Q, LEVELS, SLOTS } from "./learned-hash.js";
 import table from "./learned-sample-chats.json" with { type: "json" };
-import { DT, f32, i64, node, tensor, valueInfo } from "./onnx.js";
+import { DT, f32, i64, node, tensor } from "./onnx.js";
 
 /** Bump when the tables, the constants or the graph change (caches are keyed by it). */
 export const LEARNED_MODEL_VERSION = 1;
@@ -254,26 +254,7 @@ export async function generateLearnedTinyModel(
   );
 
   await mkdir(dir, { recursive: true });
-  const kvDims = ["batch_size", HEADS, "past_sequence_length", HEAD_DIM];
-  const presentDims = ["batch_size", HEADS, "total_sequence_length", HEAD_DIM];
-  const bytes = modelBytes(
-    14,
-    nodes,
-    inits,
-    [
-      valueInfo("input_ids", DT.INT64, ["batch_size", "sequence_length"]),
-      valueInfo("attention_mask", DT.INT64, ["batch_size", "total_sequence_length"]),
-      valueInfo("position_ids", DT.INT64, ["batch_size", "sequence_length"]),
-      valueInfo("past_key_values.0.key", DT.FLOAT16, kvDims),
-      valueInfo("past_key_values.0.value", DT.FLOAT16, kvDims),
-    ],
-    [
-      valueInfo("logits", DT.FLOAT16, ["batch_size", "sequence_length", vocab]),
-      valueInfo("present.0.key", DT.FLOAT16, presentDims),
-      valueInfo("present.0.value", DT.FLOAT16, presentDims),
-    ],
-  );
-  await writeAtomic(join(dir, "model.onnx"), bytes);
+  await writeAtomic(join(dir, "model.onnx"), decoderModelBytes(nodes, inits, vocab));
   const config = {
     architectures: ["LogitpackTinyForCausalLM"],
     model_type: "logitpack-tiny",
