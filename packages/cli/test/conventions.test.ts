@@ -92,6 +92,11 @@ describe("issue 15 wiring", () => {
         rows += (await openLogitFileAt(join(out, "data", f))).numRows;
       }
       expect(rows).toBe(n);
+      // explore align reads the split and config the extraction recorded: the rows it aligns are the ones extracted
+      const align = await cli(["explore", "align", out, "--index", "0", "--dataset", dir]);
+      expect(align.code, align.stderr).toBe(0);
+      const first = { "": "a", "--splittest": "t", "--configalt": "x" }[args.join("")];
+      expect(align.stdout).toContain(`What is ${first}?`);
     }
     const bad = await cli(["extract", "--dataset", dir, "--config", "nope", "--output", join(shared.tmp.dir, "x")], {
       env: { LOGITPACK_CACHE: shared.modelCache },

@@ -66,7 +66,7 @@ const ALIGN: Record<string, FlagSpec> = {
   split: {
     type: "string",
     valueName: "NAME",
-    description: "split of the source dataset the extraction read (folders, Hub datasets)",
+    description: "split of the source dataset the extraction read (folders, Hub datasets; default: the recorded one)",
     default: "train",
     group: "Alignment",
   },
@@ -444,7 +444,7 @@ async function sourceOf(ctx: CommandContext, ds: LogitDataset, loaded: LoadedSam
   if (spec === undefined) {
     throw new CliError("--dataset: the logits dataset records no source dataset; pass it");
   }
-  const source = await openSourceDataset(ctx, spec);
+  const source = await openSourceDataset(ctx, spec, settings);
   const reader = await openRowReader(source);
   const [row] = await reader.read([loaded.sample.index]);
   await reader.close();
@@ -455,13 +455,19 @@ async function sourceOf(ctx: CommandContext, ds: LogitDataset, loaded: LoadedSam
 }
 
 /** The source dataset of an alignment: the bundled one, a local path, or a Hub dataset (its split and config). */
-async function openSourceDataset(ctx: CommandContext, spec: string): Promise<DatasetSource> {
+async function openSourceDataset(
+  ctx: CommandContext,
+  spec: string,
+  settings: Record<string, unknown>,
+): Promise<DatasetSource> {
   const { openDataset } = await import("@logitpack/sampler");
   if (spec === EMBEDDED_DATASET_NAME) {
     return openDataset(embeddedDatasetPath());
   }
-  const split = str(ctx.flags, "split");
-  const config = str(ctx.flags, "config");
+  // the split and config the extraction recorded, unless the flags say otherwise
+  const labels = (settings.labels ?? {}) as { split?: unknown; config?: unknown };
+  const split = str(ctx.flags, "split") ?? (typeof labels.split === "string" ? labels.split : undefined);
+  const config = str(ctx.flags, "config") ?? (typeof labels.config === "string" ? labels.config : undefined);
   const pick = { ...(split ? { split } : {}), ...(config ? { config } : {}) };
   if (existsSync(spec)) {
     return openDataset(spec, pick);

@@ -390,8 +390,17 @@ async function contentIdentity(run: Run, inputs: Inputs, logitsWidth: number): P
     tokenizerHash,
     chat,
     logitsWidth,
-    labels: { model: modelLabel, dataset: datasetLabel },
+    labels: { model: modelLabel, dataset: datasetLabel, ...splitLabels(dataset) },
   };
+}
+
+/** The split and config a folder or Hub dataset was read from (`explore align` reads the same rows by default). */
+function splitLabels(dataset: Inputs["dataset"]): { split?: string; config?: string } {
+  const files = dataset.source.dataFiles;
+  if (dataset.embedded || files === undefined) {
+    return {};
+  }
+  return { split: files.split, ...(files.config !== undefined ? { config: files.config } : {}) };
 }
 
 function baseSettings(c: ResolvedExtractionConfig, inputs: Inputs): ExtractionSettings {
