@@ -25,23 +25,13 @@ import {
 } from "../src/index.js";
 import { mapLimit } from "../src/scan.js";
 import { effectiveSettings } from "../src/settings.js";
+import { rng } from "../test/helpers.js";
 
 const SHARDS = Number(process.env.BENCH_SHARDS ?? 8);
 const PER = Number(process.env.BENCH_ROWS_PER_SHARD ?? 500);
 const POSITIONS = Number(process.env.BENCH_POSITIONS ?? 128);
 const SETTINGS = { model: "bench/teacher", topP: 0.98, sampledN: 24, logitsWidth: 151_936 };
 const root = join(tmpdir(), "logitpack-bench-integrity");
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function row(index: number): EncodedRow {
   const r = rng(index + 1);

@@ -17,23 +17,13 @@ import { type EncodedRow, encodeLogitFile, encodeNucleusSample } from "@logitpac
 import { startHubServer } from "@logitpack/hub-server";
 import { FolderSink, HubSink, LocalCache, resumeState, StreamingWriter, shardFileName } from "../src/index.js";
 import { effectiveSettings } from "../src/settings.js";
+import { rng } from "../test/helpers.js";
 
 const quick = process.env.BENCH_QUICK === "1";
 const TOTAL = Number(process.env.BENCH_ROWS ?? (quick ? 100_000 : 1_000_000));
 const SETTINGS = { model: "bench/teacher", topP: 0.98, sampledN: 4 };
 const TOKEN = "hf_benchToken0123456789";
 const root = join(tmpdir(), "logitpack-bench-hub-stream");
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A small row (2 positions); only its index varies: resume reads nothing but the index column anyway. */
 const template = encodeNucleusSample({

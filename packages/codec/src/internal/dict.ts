@@ -1,5 +1,5 @@
 import { CodecError } from "../errors.js";
-import type { Cursor } from "./levels.js";
+import { type Cursor, readBitsWide } from "./levels.js";
 
 /**
  * Dictionary-encoded data pages as other writers (pyarrow, DuckDB, arrow-rs) produce them. The RLE/bit-packed
@@ -89,36 +89,18 @@ function unpack(bytes: Uint8Array, base: number, width: number, m: number): numb
       max = Math.max(v, max);
     }
     for (; k < m; k++) {
-      const v = readBits(bytes, base, k * width, width);
+      const v = readBitsWide(bytes, base, k * width, width);
       out[k] = v;
       max = Math.max(v, max);
     }
     return max;
   }
   for (let k = 0; k < m; k++) {
-    const v = readBits(bytes, base, k * width, width);
+    const v = readBitsWide(bytes, base, k * width, width);
     out[k] = v;
     max = Math.max(v, max);
   }
   return max;
-}
-
-/** `width` (<= 32) bits at bit `bitOffset` after `base`, little-endian, unsigned. */
-function readBits(bytes: Uint8Array, base: number, bitOffset: number, width: number): number {
-  let value = 0;
-  let mul = 1;
-  let bit = bitOffset;
-  let remaining = width;
-  while (remaining > 0) {
-    const byte = bytes[base + (bit >>> 3)] as number;
-    const shift = bit & 7;
-    const take = Math.min(8 - shift, remaining);
-    value += ((byte >>> shift) & ((1 << take) - 1)) * mul;
-    mul *= 2 ** take;
-    bit += take;
-    remaining -= take;
-  }
-  return value;
 }
 
 function badIndex(index: number, size: number): never {

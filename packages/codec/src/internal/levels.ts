@@ -133,7 +133,7 @@ export function readRleHybrid(c: Cursor, bitWidth: number, out: IntOut, outOffse
 }
 
 /** Read `width` (<= 32) bits starting at bit `bitOffset` after `base`, little-endian, as an unsigned number. */
-function readBitsWide(bytes: Uint8Array, base: number, bitOffset: number, width: number): number {
+export function readBitsWide(bytes: Uint8Array, base: number, bitOffset: number, width: number): number {
   let value = 0;
   let mul = 1;
   let bit = bitOffset;
