@@ -302,11 +302,14 @@ function prepare(t: TeacherInternals, examples: readonly TeacherExample[], o: Re
  */
 export function noiseKeys(seed: number, keys: Float64Array, rows: number): BigInt64Array {
   const out = new BigInt64Array(rows * 2);
+  // the int64 words written as their 32-bit halves (little-endian, as every platform Node runs on): no BigInt per row
+  const words = new Uint32Array(out.buffer);
   const k = new Uint32Array(3);
   for (let i = 0; i < rows; i++) {
     positionKey(seed, keys[2 * i] as number, keys[2 * i + 1] as number, k, 0);
-    out[2 * i] = BigInt.asIntN(64, (BigInt(k[0] as number) << 32n) | BigInt(k[1] as number));
-    out[2 * i + 1] = BigInt.asIntN(64, BigInt(k[2] as number) << 32n);
+    words[4 * i] = k[1] as number;
+    words[4 * i + 1] = k[0] as number;
+    words[4 * i + 3] = k[2] as number;
   }
   return out;
 }
