@@ -209,7 +209,10 @@ describe("model downloads (onnx-community layout)", () => {
     const gets = hub.log.filter((r) => r.route === "resolve" && r.method === "GET");
     expect(gets.map((r) => r.status)).toEqual([200, 206]);
     expect(gets[0]?.fault).toBe(`drop after ${20 << 20} bytes`);
-    expect(gets[1]?.bytes).toBe(gen.size - (20 << 20));
+    // resumed, not restarted: the range starts after byte 0 and no later than the drop (bytes still in flight when the
+    // server cut the connection may not have reached the client, so it can start a little before it)
+    expect(gets[1]?.bytes).toBeGreaterThanOrEqual(gen.size - (20 << 20));
+    expect(gets[1]?.bytes).toBeLessThan(gen.size);
     const last = progress[progress.length - 1] as DownloadProgress;
     expect(last).toMatchObject({ path: "onnx/model.onnx_data", bytes: gen.size, total: gen.size, done: true });
     expect(last.bytesPerSecond).toBeGreaterThan(0);
