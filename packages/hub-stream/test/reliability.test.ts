@@ -1,142 +1,14 @@
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { type HubServer, startHubServer } from "@logitpack/hub-server";
-import { afterEach, describe, expect, it } from "vitest";
-import { FolderSink, HubSink, type Sink, StreamingWriter, verifyDataset } from "../src/index.js";
+import { describe, expect, it } from "vitest";
+import { FolderSink, HubSink, StreamingWriter, verifyDataset } from "../src/index.js";
 import { sleep, spawnChild } from "./child.js";
-import { makeRow, rng, rowDigest, SETTINGS, sinkRows, tempDir } from "./helpers.js";
+import { makeRow, SETTINGS } from "./helpers.js";
+import { checkpointIsValid, dir, exactlyOnce, server, TOKEN, withCleanup } from "./reliability-setup.js";
 
-const TOKEN = "hf_reliabilityToken0123456789";
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) {
-    await c();
-  }
-});
-
-async function dir() {
-  const d = await tempDir();
-  cleanups.push(d.cleanup);
-  return d.path;
-}
-
-async function server(options: Parameters<typeof startHubServer>[0] = {}): Promise<HubServer> {
-  const s = await startHubServer({ tokens: { [TOKEN]: "write" }, ...options });
-  cleanups.push(() => s.close());
-  return s;
-}
-
-/** Rows of a sink as index -> digests; asserts every expected index is there exactly once. */
-async function exactlyOnce(sink: Sink, n: number): Promise<Map<number, string>> {
-  const rows = await sinkRows(sink);
-  const out = new Map<number, string>();
-  expect(rows.size).toBe(n);
-  for (let i = 0; i < n; i++) {
-    const d = rows.get(i);
-    expect(d, `index ${i}`).toHaveLength(1);
-    out.set(i, (d as string[])[0] as string);
-  }
-  return out;
-}
-
-/** The checkpoint, if any, must always parse. */
-async function checkpointIsValid(cacheDir: string): Promise<void> {
-  const names = await readdir(cacheDir).catch(() => [] as string[]);
-  if (names.includes("checkpoint.json")) {
-    const cp = JSON.parse(await readFile(join(cacheDir, "checkpoint.json"), "utf8"));
-    expect(cp.version).toBe(1);
-  }
-}
-
-/**
- * Kill -9 the writer at `kills` random points (a random delay after it opened; one run in five before it even
- * opened), resume each time, then finish. Returns how many kills hit a running process.
- */
-async function killRun(config: Record<string, unknown>, kills: number, seed: number, maxDelayMs: number) {
-  const random = rng(seed);
-  let interrupted = 0;
-  for (let k = 0; k < kills; k++) {
-    const child = spawnChild(config);
-    const early = random() < 0.2;
-    if (!early) {
-      await Promise.race([child.waitFor("opened"), child.exited]);
-    }
-    await sleep(random() * maxDelayMs);
-    if (child.proc.exitCode === null) {
-      child.proc.kill("SIGKILL");
-      interrupted++;
-    }
-    const { signal, code } = await child.exited;
-    if (signal !== "SIGKILL") {
-      expect(code, child.stderr()).toBe(0);
-    }
-    await checkpointIsValid(config.cacheDir as string);
-  }
-  const last = spawnChild(config);
-  const { code } = await last.exited;
-  expect(code, last.stderr()).toBe(0);
-  // Every kill came before the run was complete: the last run still had rows to produce.
-  expect(Number(last.events.find((e) => e.event === "finished")?.written)).toBeGreaterThan(0);
-  return interrupted;
-}
+withCleanup();
 
 describe("reliability", () => {
-  it("kill -9 at >= 20 random points, resumed each time: every row exactly once, byte-identical to an uninterrupted run (folder)", async () => {
-    const base = await dir();
-    // Enough rows that the kills (<= 80 ms of work each) land while rows are still being produced.
-    const n = 2400;
-    const common = { n, seed: 11, uploadEvery: 13, rowMs: 0.5 };
-    const ref = spawnChild({ ...common, folder: join(base, "ref"), cacheDir: join(base, "ref-cache") });
-    expect((await ref.exited).code, ref.stderr()).toBe(0);
-    const cfg = { ...common, folder: join(base, "out"), cacheDir: join(base, "cache") };
-    const interrupted = await killRun(cfg, 24, 2024, 80);
-    expect(interrupted).toBeGreaterThanOrEqual(20);
-    const expected = await exactlyOnce(new FolderSink(join(base, "ref")), n);
-    const got = await exactlyOnce(new FolderSink(join(base, "out")), n);
-    expect(got).toEqual(expected);
-    expect(got.get(77)).toBe(rowDigest(makeRow(77, 11)));
-    expect((await verifyDataset({ sink: new FolderSink(join(base, "out")), expectedCount: n })).ok).toBe(true);
-  });
-
-  it("kill -9 at >= 20 random points against the Hub server (uploads cut mid-request)", async () => {
-    const s = await server({ faults: [{ routes: ["lfs-upload", "commit"], action: { delayMs: 15 } }] });
-    const base = await dir();
-    const n = 800;
-    const cfg = {
-      n,
-      seed: 5,
-      uploadEvery: 11,
-      rowMs: 0.5,
-      hubUrl: s.url,
-      repo: "me/killed",
-      cacheDir: join(base, "cache"),
-    };
-    const env = { HF_TOKEN: TOKEN };
-    const random = rng(99);
-    let interrupted = 0;
-    for (let k = 0; k < 21; k++) {
-      const child = spawnChild(cfg, env);
-      await Promise.race([child.waitFor("opened"), child.exited]);
-      await sleep(random() * 80);
-      if (child.proc.exitCode === null) {
-        child.proc.kill("SIGKILL");
-        interrupted++;
-      }
-      await child.exited;
-      await checkpointIsValid(cfg.cacheDir);
-    }
-    const last = spawnChild(cfg, env);
-    expect((await last.exited).code, last.stderr()).toBe(0);
-    expect(interrupted).toBeGreaterThanOrEqual(20);
-    expect(Number(last.events.find((e) => e.event === "finished")?.written)).toBeGreaterThan(0);
-    const sink = await HubSink.create({ repo: "me/killed", token: TOKEN, hubUrl: s.url, env: {} });
-    const got = await exactlyOnce(sink, n);
-    for (let i = 0; i < n; i += 37) {
-      expect(got.get(i)).toBe(rowDigest(makeRow(i, 5)));
-    }
-  });
-
   it("with 30% of upload requests failing at random (5xx, 429, resets, lost answers), a run completes and nothing is lost", async () => {
     const routes: ("preupload" | "lfs-batch" | "lfs-upload" | "commit")[] = [
       "preupload",
