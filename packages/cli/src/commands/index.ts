@@ -4,12 +4,13 @@
  */
 import type { CommandSpec } from "../internal/spec.js";
 import { card } from "./card.js";
+import { doctor } from "./doctor.js";
 import { explore, exploreAlign, exploreInfo, exploreReport, exploreSample, exploreStats } from "./explore.js";
 import { extract } from "./extract.js";
 import { lengths } from "./lengths.js";
 import { verify } from "./verify.js";
 
-export const VERSION = "0.1.0";
+export { VERSION } from "./version.js";
 
 export const COMMANDS: readonly CommandSpec[] = [
   extract,
@@ -22,6 +23,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   exploreAlign,
   exploreReport,
   card,
+  doctor,
 ];
 
 export function findCommand(name: string): CommandSpec | undefined {
