@@ -227,6 +227,21 @@ def designed() -> list[dict]:
     add("system-only-user", [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}])
     add("not-alternating", [{"role": "user", "content": "A"}, {"role": "user", "content": "B"},
                             {"role": "assistant", "content": "C"}])
+    call_a = {"type": "function", "id": "callA0001", "function": {"name": "get_weather",
+                                                               "arguments": {"city": "Paris", "celsius": 21.0}}}
+    call_b = {"type": "function", "id": "callB0002", "function": {"name": "get_weather",
+                                                               "arguments": {"city": "Oslo", "celsius": -3.25}}}
+    add("tools-ids", [{"role": "user", "content": "Weather in Paris?"},
+                      {"role": "assistant", "content": "", "tool_calls": [call_a]},
+                      {"role": "tool", "tool_call_id": "callA0001", "content": "{\"temp\": 21.0}"},
+                      {"role": "assistant", "content": "It is 21 degrees."}], {"tools": TOOLS})
+    add("tools-ids-two", [{"role": "system", "content": "Use tools."}, {"role": "user", "content": "Paris and Oslo?"},
+                          {"role": "assistant", "content": "", "tool_calls": [call_a, call_b]},
+                          {"role": "tool", "tool_call_id": "callA0001", "content": "sunny"},
+                          {"role": "tool", "tool_call_id": "callB0002", "content": "snow"},
+                          {"role": "assistant", "content": "Sunny in Paris, snow in Oslo."},
+                          {"role": "user", "content": "Thanks"}, {"role": "assistant", "content": "You are welcome."}],
+        {"tools": TOOLS})
     # two equal user messages: Mistral's `message == user_messages[-1]` compares dicts by value (both match)
     add("tools-repeated-user", [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."},
                                 {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Again."}],
@@ -271,9 +286,11 @@ def random_conversations(n: int, seed: int) -> list[dict]:
                 message["reasoning_content"] = text()
             if with_tools and rng.random() < 0.5:
                 args = {"city": text(), "celsius": rng.choice([21.0, 0.5, -3.25, 100.0, 1e-05]), "n": rng.randint(0, 9)}
-                message["tool_calls"] = [{"type": "function", "function": {"name": "get_weather", "arguments": args}}]
+                # a 9-character id (Mistral's templates require one; the others ignore it)
+                message["tool_calls"] = [{"type": "function", "id": f"call{i:05d}",
+                                          "function": {"name": "get_weather", "arguments": args}}]
                 messages.append(message)
-                messages.append({"role": "tool", "content": text()})
+                messages.append({"role": "tool", "tool_call_id": f"call{i:05d}", "content": text()})
                 messages.append({"role": "assistant", "content": text()})
                 continue
             messages.append(message)
