@@ -58,6 +58,10 @@ describe.skipIf(typeof trl === "string")("stock templates read from trl (Gemma 2
       expect(failures).toEqual([]);
       expect(stats.answered).toBeGreaterThan(100);
       expect(stats.answered + stats.errors + stats.refused).toBe(suite.cases.length);
+      console.log(
+        `${name} (trl ${found.version}): ${suite.cases.length} conversations, ${stats.answered} answered by ` +
+          `transformers, ${stats.sameIds} identical ids, ${stats.errors} raised by both, ${stats.refused} refused`,
+      );
     }, 120_000);
   }
 });
