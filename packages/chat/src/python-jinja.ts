@@ -290,6 +290,9 @@ interface Classes {
   Undefined: RVClass;
   Array: RVClass;
   Object: RVClass;
+  Function: RVClass;
+  /** The engine's tests (`defined`, `none`, `string`, ...), by name. */
+  tests: Map<string, (...args: RV[]) => boolean>;
 }
 
 let classes: Classes | undefined;
@@ -297,7 +300,7 @@ let classes: Classes | undefined;
 function runtimeClasses(): Classes {
   if (classes === undefined) {
     const probe = new Environment();
-    const values: Record<string, unknown> = { i: 1, f: 1.5, s: "", b: true, n: null, a: [], o: {} };
+    const values: Record<string, unknown> = { i: 1, f: 1.5, s: "", b: true, n: null, a: [], o: {}, fn: () => 0 };
     for (const [k, v] of Object.entries(values)) {
       probe.set(k, v);
     }
@@ -311,6 +314,8 @@ function runtimeClasses(): Classes {
       Undefined: cls("missing"),
       Array: cls("a"),
       Object: cls("o"),
+      Function: cls("fn"),
+      tests: (probe as unknown as { tests: Map<string, (...args: RV[]) => boolean> }).tests,
     };
   }
   return classes;
@@ -351,6 +356,10 @@ function toRuntime(v: unknown, c: Classes): RV {
 }
 
 const HELPER = "__logitpack_py__";
+/** The helper that takes and returns the engine's runtime values (no conversion: floats, identities kept). */
+const RV_HELPER = "__logitpack_pyrv__";
+/** Filters whose item lookups follow Jinja2 (a missing attribute is Undefined and still goes through the test). */
+const RV_FILTERS = new Set(["selectattr", "rejectattr"]);
 
 /** String methods evaluated with Python's rules (a call `s.name(...)` on a string). */
 const METHODS = new Set([
@@ -454,6 +463,18 @@ function rewrite(node: unknown): unknown {
     }
     return node;
   }
+  if (node.type === "BinaryExpression") {
+    // `==` / `!=` with Python's equality (dicts and lists by value, "1" != 1, None != Undefined)
+    const op = (node.operator as { value?: unknown }).value;
+    if (op === "==" || op === "!=") {
+      return {
+        type: "CallExpression",
+        callee: ident(RV_HELPER),
+        args: [str(op === "==" ? "o:eq" : "o:ne"), arr([node.left as Node, node.right as Node])],
+      };
+    }
+    return node;
+  }
   if (node.type === "FilterExpression") {
     const filter = node.filter as Node;
     const name = filter.type === "Identifier" ? (filter.value as string) : undefined;
@@ -463,6 +484,16 @@ function rewrite(node: unknown): unknown {
         ? ((call.callee as Node).value as string)
         : undefined;
     const filterName = name ?? callName;
+    if (call !== undefined && callName !== undefined && RV_FILTERS.has(callName)) {
+      const extra = call.args as Node[];
+      if (extra.length > 0 && extra.every((a) => a.type !== "KeywordArgumentExpression")) {
+        return {
+          type: "CallExpression",
+          callee: ident(RV_HELPER),
+          args: [str(`f:${callName}`), arr([node.operand as Node, ...extra])],
+        };
+      }
+    }
     if (filterName !== undefined && FILTERS.has(filterName)) {
       const extra = call === undefined ? [] : (call.args as Node[]);
       const positional = extra.filter((a) => a.type !== "KeywordArgumentExpression");
@@ -777,6 +808,102 @@ function helper(op: string, list: RV[], kwargs?: Map<string, RV>): unknown {
   throw new Error(`AttributeError: 'str' object has no attribute '${name}'`);
 }
 
+/** Python's `a == b` over runtime values (bool is an int; list and tuple never equal; dicts by value). */
+function pyEq(a: RV, b: RV): boolean {
+  const numeric = (v: RV) => v.type === "IntegerValue" || v.type === "FloatValue" || v.type === "BooleanValue";
+  if (numeric(a) && numeric(b)) {
+    return Number(a.value) === Number(b.value);
+  }
+  if (a.type !== b.type) {
+    return false;
+  }
+  switch (a.type) {
+    case "NullValue":
+    case "UndefinedValue":
+      return true;
+    case "ArrayValue":
+    case "TupleValue": {
+      const x = a.value as RV[];
+      const y = b.value as RV[];
+      return x.length === y.length && x.every((v, i) => pyEq(v, y[i] as RV));
+    }
+    case "ObjectValue": {
+      const x = a.value as Map<string, RV>;
+      const y = b.value as Map<string, RV>;
+      if (x.size !== y.size) {
+        return false;
+      }
+      for (const [k, v] of x) {
+        const w = y.get(k);
+        if (w === undefined || !pyEq(v, w)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    default:
+      return a.value === b.value;
+  }
+}
+
+/** Jinja2's attribute getter of `selectattr`: dotted path, integer parts index lists; missing -> Undefined. */
+function lookupAttr(item: RV, path: string, c: Classes): RV {
+  let v: RV = item;
+  const parts = path.split(".");
+  for (let p = 0; p < parts.length; p++) {
+    const part = parts[p] as string;
+    if (v.type === "UndefinedValue") {
+      // Jinja2's Undefined raises when indexed further
+      throw new Error(`UndefinedError: '${describeRV(item)}' object has no attribute '${parts[p - 1]}'`);
+    }
+    let next: RV | undefined;
+    if (v.type === "ObjectValue") {
+      next = (v.value as Map<string, RV>).get(part);
+    } else if ((v.type === "ArrayValue" || v.type === "TupleValue") && /^-?\d+$/.test(part)) {
+      const items = v.value as RV[];
+      const i = Number(part);
+      next = items[i < 0 ? items.length + i : i];
+    }
+    v = next ?? new c.Undefined();
+  }
+  return v;
+}
+
+function truthy(v: RV): boolean {
+  return (v as unknown as { __bool__(): RV }).__bool__().value === true;
+}
+
+/** Operations on runtime values: `o:eq`, `o:ne`, `f:selectattr`, `f:rejectattr` (Jinja2's semantics). */
+function rvHelper(args: RV[], c: Classes): RV {
+  const op = args[0]?.value as string;
+  const list = (args[1]?.value ?? []) as RV[];
+  if (op === "o:eq" || op === "o:ne") {
+    return new c.Boolean(pyEq(list[0] as RV, list[1] as RV) === (op === "o:eq"));
+  }
+  const [seq, attr, testName, ...testArgs] = list as [RV, RV, RV | undefined, ...RV[]];
+  if (seq.type !== "ArrayValue" && seq.type !== "TupleValue") {
+    throw new Error(`TypeError: ${op.slice(2)} needs a list, got '${describeRV(seq)}'`);
+  }
+  const name = testName === undefined ? undefined : asString(testName, "test name");
+  let test: (v: RV) => boolean;
+  if (name === undefined) {
+    test = truthy;
+  } else if (name === "equalto" || name === "eq" || name === "==") {
+    test = (v) => pyEq(v, testArgs[0] ?? new c.Undefined());
+  } else if (name === "ne" || name === "!=") {
+    test = (v) => !pyEq(v, testArgs[0] ?? new c.Undefined());
+  } else {
+    const own = c.tests.get(name);
+    if (own === undefined) {
+      throw new Error(`TemplateRuntimeError: No test named '${name}'.`);
+    }
+    test = (v) => own(v, ...testArgs);
+  }
+  const path = asString(attr, "attribute");
+  const select = op === "f:selectattr";
+  return new c.Array((seq.value as RV[]).filter((item) => test(lookupAttr(item, path, c)) === select));
+}
+
 function isNumber(v: RV): boolean {
   return v.type === "IntegerValue" || v.type === "FloatValue";
 }
@@ -914,6 +1041,8 @@ export class PythonTemplate {
         env.set(k, v);
       }
     }
+    env.variables.delete(RV_HELPER);
+    env.variables.set(RV_HELPER, new c.Function((args: RV[]) => rvHelper(args, c)) as never);
     const out = new Interpreter(env).run(this.#program as never) as unknown as RV;
     return out.value as string;
   }

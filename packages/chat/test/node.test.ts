@@ -66,7 +66,9 @@ describe("loadChatTemplate (--chat-template value)", () => {
     } catch (error) {
       expect((error as ChatError).code).toBe("TEMPLATE_NOT_FOUND");
       expect((error as ChatError).flag).toBe("--chat-template");
-      expect((error as ChatError).message).toMatch(/qwen, qwen3, qwen2\.5, llama3, gemma3, seed-000/);
+      expect((error as ChatError).message).toMatch(
+        /qwen, qwen3, qwen2\.5, llama3, gemma3, qwen3-instruct-2507, gemma2, mistral-nemo, seed-000/,
+      );
     }
     expect(() => loadChatTemplate("{{ messages[0].content }}")).toThrow(/0 assistant tokens/);
   });
@@ -88,9 +90,11 @@ describe("chooseTemplateForModelDir", () => {
       expect(chooseTemplateForModelDir(dir)).toMatchObject({ template: undefined, ownTemplateHasMarkers: true });
       rmSync(join(dir, "chat_template.jinja"));
       writeFileSync(join(dir, "config.json"), JSON.stringify({ model_type: "mistral" }));
+      expect(chooseTemplateForModelDir(dir)).toMatchObject({ template: "mistral-nemo", modelType: "mistral" });
+      writeFileSync(join(dir, "config.json"), JSON.stringify({ model_type: "phi3" }));
       const none = chooseTemplateForModelDir(dir);
       expect(none.template).toBeUndefined();
-      expect(none.choice.reason).toContain('model_type "mistral"');
+      expect(none.choice.reason).toContain('model_type "phi3"');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -67,7 +67,7 @@ export const INPUT_FLAGS: Record<string, FlagSpec> = {
     type: "string",
     valueName: "PATH|NAME",
     description:
-      "chat template with {% generation %} markers: a .jinja file, a template string, or a built-in (qwen3, qwen2.5, llama3, gemma3, seed-000); default: chosen from the model (qwen for the tiny model)",
+      "chat template with {% generation %} markers: a .jinja file, a template string, or a built-in (qwen3, qwen3-instruct-2507, qwen2.5, llama3, gemma3, gemma2, mistral-nemo, seed-000); default: chosen from the model_type (qwen for the tiny model)",
     group: "Input",
   },
   "skip-rules": {

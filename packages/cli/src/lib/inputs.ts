@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { InputShape } from "@logitpack/chat";
+import { BUILTIN_TEMPLATES, type InputShape } from "@logitpack/chat";
 import { chooseTemplateForModelDir, loadTokenizer } from "@logitpack/chat/node";
 import {
   type DownloadProgress,
@@ -477,7 +477,7 @@ export function resolveTemplateValue(
       "NOTHING_TO_DO",
       `no chat template with {% generation %} markers for this model: ${r.choice.reason.replace("--chat-template", name("chat.template"))}`,
       "chat.template",
-      `pass ${name("chat.template")} (a built-in: qwen3, qwen2.5, llama3, gemma3, seed-000, or a marked template file)`,
+      `pass ${name("chat.template")} (a built-in: ${Object.keys(BUILTIN_TEMPLATES).join(", ")}, or a marked template file)`,
     );
   }
   notice(`Chat template: built-in ${r.template} (${r.choice.reason}); ${name("chat.template")} overrides it`);
