@@ -73,7 +73,7 @@ describe("chat template chosen from the model", () => {
     try {
       await runLengths(
         {
-          model: { id: modelFolder("mistral", "mistral", "{{ messages }}") },
+          model: { id: modelFolder("phi3", "phi3", "{{ messages }}") },
           dataset: { id: dataset },
           output: { file: join(dir, "lengths2.parquet") },
           runtime: { numProc: 1 },
@@ -84,7 +84,7 @@ describe("chat template chosen from the model", () => {
       error = e as ExtractionError;
     }
     expect([error?.code, error?.option]).toEqual(["NOTHING_TO_DO", "chat.template"]);
-    expect(error?.message).toContain('model_type "mistral"');
+    expect(error?.message).toContain('model_type "phi3"');
     expect(error?.message).toContain("--chat-template");
   }, 60_000);
 
