@@ -533,8 +533,11 @@ export async function writeDatasetCard(
   return { written: true, text };
 }
 
-/** Row count, Parquet bytes and `datasets` bytes of the sink's shards, for what `options` does not give. */
-async function shardStats(
+/**
+ * Row count (`numExamples`), Parquet bytes (`downloadSize`) and `datasets` bytes (`datasetSize`) of the sink's shards,
+ * for what `options` does not give (what `writeDatasetCard` adds; for `renderDatasetCard` of the same card).
+ */
+export async function shardStats(
   sink: Sink,
   options: DatasetCardOptions,
 ): Promise<{ numExamples?: number; downloadSize?: number; datasetSize?: number }> {

@@ -9,6 +9,7 @@ export {
   cardFrontMatter,
   cardTokenizerId,
   renderDatasetCard,
+  shardStats,
   sizeCategory,
   typescriptExample,
   writeDatasetCard,

@@ -3,7 +3,7 @@
  * computes for the same shards: `push_to_hub`'s `Dataset._estimate_nbytes()` (what the Hub's own cards carry) and
  * `load_dataset`'s `info.download_size`. Checked on the CLI's demo extraction (the built binary, both layouts: the
  * card written at the end of `extract`) and on synthetic shards with several files, row groups of over 100 rows and
- * empty rows (the card written by the `card` command). Python is `LOGITPACK_PYTHON`, else `python3` on PATH, with
+ * empty rows (the card written by the `card` command, and printed by `card --print`). Python is `LOGITPACK_PYTHON`, else `python3` on PATH, with
  * datasets (and its huggingface_hub, pyarrow); without it the tests skip and say why.
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -166,6 +166,10 @@ describe.skipIf(!found.python)("the dataset card's sizes are the ones datasets c
       execFileSync(process.execPath, [bin, "card", out], { env, stdio: "pipe" });
       const s = sizesWithPython(out);
       expectCardMatches(s, 379);
+      // `card --print` shows the same numbers
+      const printed = execFileSync(process.execPath, [bin, "card", out, "--print"], { env, encoding: "utf8" });
+      expect(printed).toContain(`  dataset_size: ${s.datasets.push_dataset_size}\n`);
+      expect(printed).toContain(`  download_size: ${s.datasets.download_size}\n`);
       // the rule was exercised with several record batches per file
       expect(s.datasets.chunks).toBeGreaterThan(3);
     });
