@@ -40,6 +40,11 @@ export interface DatasetCardOptions {
    * their list and binary columns); `renderDatasetCard` leaves them out when not given.
    */
   datasetSize?: number;
+  /**
+   * `datasets` bytes of shards already known, by path (the writer's own shards: `rowsDatasetNbytes`), so that
+   * `writeDatasetCard` reads back only the others.
+   */
+  shardNbytes?: ReadonlyMap<string, number>;
   /** Extra Markdown added to the card after the description (a citation, how the source was filtered, ...). */
   extraText?: string;
 }
@@ -553,9 +558,10 @@ export async function shardStats(
   const downloadSize = files.reduce((n, f) => n + f.size, 0);
   const stats = await mapLimit(files, 4, async (f) => {
     const file = await openSinkFile(sink, f);
+    const known = options.shardNbytes?.get(f.path);
     return {
       rows: file.numRows,
-      bytes: options.datasetSize === undefined ? await shardDatasetNbytes(file) : undefined,
+      bytes: options.datasetSize !== undefined ? undefined : (known ?? (await shardDatasetNbytes(file))),
     };
   });
   const sizes = stats.map((s) => s.bytes);

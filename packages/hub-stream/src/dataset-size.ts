@@ -23,7 +23,7 @@
  * Our shards never hold nulls (the codec refuses them), so for them the chunking changes nothing; it matters for
  * tables with nulls, which the functions here take too.
  */
-import type { ColumnType, LogitFile } from "@logitpack/codec";
+import type { ColumnType, EncodedRow, LogitFile } from "@logitpack/codec";
 import { columnsOf } from "@logitpack/codec";
 
 /** `datasets`' record batch size of the Arrow cache for our features: 100 rows with a binary column, else 1000. */
@@ -154,6 +154,30 @@ export async function shardDatasetNbytes(file: LogitFile): Promise<number | unde
         [{ type: specs.get(name) as ColumnType, rowOffsets: decoded?.rowOffsets }],
         chunks[g] ?? [rows],
       );
+    }
+  }
+  return bytes;
+}
+
+/**
+ * The same number as `shardDatasetNbytes` for a shard of these rows, counted from the rows as encoded (no read back:
+ * what the writer uses for the shards it cuts). Our rows have no nulls, so no bitmap and no dependence on the chunk
+ * plan: 4 bytes per row for each int32 column, and for each list or binary column 4 bytes of offset per row plus
+ * its values' bytes.
+ */
+export function rowsDatasetNbytes(layout: "nucleus" | "importance", rows: readonly EncodedRow[]): number {
+  let bytes = 0;
+  for (const spec of columnsOf(layout)) {
+    if (spec.type === "int32") {
+      bytes += 4 * rows.length;
+      continue;
+    }
+    for (const row of rows) {
+      const values = row.columns[spec.name];
+      if (values === undefined) {
+        throw new RangeError(`row ${row.index} has no column ${spec.name}`);
+      }
+      bytes += 4 + values.byteLength;
     }
   }
   return bytes;

@@ -23,6 +23,7 @@ export {
   chunkNbytes,
   datasetsChunkRows,
   datasetsWriterBatchSize,
+  rowsDatasetNbytes,
   shardDatasetNbytes,
   tableNbytes,
 } from "./dataset-size.js";

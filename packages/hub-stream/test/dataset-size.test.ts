@@ -5,18 +5,27 @@
  * interop test in tools/interop checks the same against `datasets` itself.)
  */
 import { join } from "node:path";
-import { columnsOf, type EncodedRow, encodeNucleusSample } from "@logitpack/codec";
+import {
+  columnsOf,
+  type EncodedRow,
+  encodeImportanceSample,
+  encodeLogitFile,
+  encodeNucleusSample,
+  openLogitFile,
+} from "@logitpack/codec";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import {
   chunkNbytes,
   datasetsChunkRows,
   datasetsWriterBatchSize,
+  rowsDatasetNbytes,
   type SizedColumn,
+  shardDatasetNbytes,
   tableNbytes,
 } from "../src/dataset-size.js";
-import { FolderSink, StreamingWriter } from "../src/index.js";
-import { makeRow, SETTINGS, tempDir } from "./helpers.js";
+import { FolderSink, type SinkFile, StreamingWriter, writeDatasetCard } from "../src/index.js";
+import { makeRow, rng, SETTINGS, tempDir } from "./helpers.js";
 
 /**
  * Expected numbers printed by pyarrow 25.0.1 for the same column written through IPC in record batches of the given
@@ -141,6 +150,37 @@ function referenceSize(rows: readonly EncodedRow[]): number {
   return bytes;
 }
 
+describe("counted from rows = read back from the shard", () => {
+  it("both layouts, rows with and without tokens, several row groups", async () => {
+    const r = rng(11);
+    const importance = (index: number): EncodedRow => {
+      const n = index % 4 === 0 ? 0 : 1 + Math.floor(r() * 5);
+      const counts = Array.from({ length: n }, () => 1 + Math.floor(r() * 4));
+      const ids = counts.flatMap((c) => Array.from({ length: c }, (_, k) => (Math.floor(r() * 150_000) + k) % 151_000));
+      const lse = Array.from({ length: n }, () => 9 + r());
+      return encodeImportanceSample({
+        index,
+        counts,
+        ids,
+        draws: ids.map(() => 1),
+        logits: ids.map(() => r()),
+        logsumexp: lse,
+        logsumexpT: lse,
+      });
+    };
+    for (const layout of ["nucleus", "importance"] as const) {
+      const rows = Array.from({ length: 30 }, (_, i) =>
+        layout === "importance" ? importance(i) : i % 4 === 0 ? emptyRow(i) : makeRow(i, 5, 7),
+      );
+      const bytes = await encodeLogitFile(rows, { layout, rowGroupRows: 8 });
+      const file = await openLogitFile(bytes);
+      expect(file.info.numRowGroups).toBe(4);
+      expect(await shardDatasetNbytes(file)).toBe(rowsDatasetNbytes(layout, rows));
+      expect(rowsDatasetNbytes(layout, rows)).toBe(referenceSize(rows));
+    }
+  });
+});
+
 /** A row without assistant tokens: every list empty. */
 const emptyRow = (index: number): EncodedRow =>
   encodeNucleusSample({
@@ -175,6 +215,21 @@ describe("writeDatasetCard", () => {
       expect(y.dataset_info.dataset_size).toBe(referenceSize(written));
       expect(y.dataset_info.splits[0]?.num_bytes).toBe(referenceSize(written));
       expect(y.dataset_info.splits[0]?.num_examples).toBe(23);
+      // the writer counted its shards from the rows; reading them back gives the same
+      let readBack = 0;
+      for (const f of await sink.list()) {
+        readBack += (await shardDatasetNbytes(await openLogitFile(await sink.source(f)))) as number;
+      }
+      expect(readBack).toBe(referenceSize(written));
+      // the known sizes are used as given, the others read
+      const files = await sink.list();
+      const { text: card } = await writeDatasetCard(sink, {
+        layout: "nucleus",
+        settings: SETTINGS,
+        shardNbytes: new Map([[files[0]?.path as string, 1_000_000]]),
+      });
+      const first = (await shardDatasetNbytes(await openLogitFile(await sink.source(files[0] as SinkFile)))) as number;
+      expect(card).toContain(`  dataset_size: ${referenceSize(written) - first + 1_000_000}\n`);
     } finally {
       await d.cleanup();
     }

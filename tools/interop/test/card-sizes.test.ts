@@ -1,19 +1,20 @@
 /**
  * The dataset card's `dataset_size`, `splits[].num_bytes` and `download_size` equal what Hugging Face `datasets`
  * computes for the same shards: `push_to_hub`'s `Dataset._estimate_nbytes()` (what the Hub's own cards carry) and
- * `load_dataset`'s `info.download_size`. Checked on the CLI's demo extraction (the built binary, both layouts: the
- * card written at the end of `extract`) and on synthetic shards with several files, row groups of over 100 rows and
- * empty rows (the card written by the `card` command, and printed by `card --print`). Python is `LOGITPACK_PYTHON`, else `python3` on PATH, with
- * datasets (and its huggingface_hub, pyarrow); without it the tests skip and say why.
+ * `load_dataset`'s `info.download_size`. Checked here on synthetic shards with several files, row groups of over 100
+ * rows and empty rows (the card written by the `card` command, and printed by `card --print`); python.test.ts checks
+ * the card the CLI's demo extraction writes at the end of `extract`. Python is `LOGITPACK_PYTHON`, else `python3` on
+ * PATH, with datasets (and its huggingface_hub, pyarrow); without it the tests skip and say why.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type EncodedRow, encodeImportanceSample, encodeNucleusSample } from "@logitpack/codec";
 import { writeLogitFileAt } from "@logitpack/codec/node";
 import { afterAll, describe, expect, it } from "vitest";
+import { expectCardMatches, sizesWithPython } from "./sizes.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..", "..");
@@ -53,28 +54,6 @@ const env = {
   HF_DATASETS_CACHE: join(work, "hf-datasets"),
   NO_COLOR: "1",
 };
-
-interface Sizes {
-  card: { dataset_size?: number; num_bytes?: number; num_examples?: number; download_size?: number };
-  datasets: { version: string; push_dataset_size: number; download_size: number; num_rows: number; chunks: number };
-}
-
-function sizesWithPython(out: string): Sizes {
-  const result = `${out}-sizes.json`;
-  const r = spawnSync(found.python as string, [join(here, "card_sizes.py"), out, result], { env, encoding: "utf8" });
-  if (r.status !== 0) {
-    throw new Error(`card_sizes.py failed:\n${r.stderr}`);
-  }
-  return JSON.parse(readFileSync(result, "utf8")) as Sizes;
-}
-
-function expectCardMatches(s: Sizes, rows: number): void {
-  expect(s.datasets.num_rows).toBe(rows);
-  expect(s.card.num_examples).toBe(rows);
-  expect(s.card.dataset_size).toBe(s.datasets.push_dataset_size);
-  expect(s.card.num_bytes).toBe(s.datasets.push_dataset_size);
-  expect(s.card.download_size).toBe(s.datasets.download_size);
-}
 
 /** A deterministic PRNG (mulberry32). */
 function prng(seed: number): () => number {
@@ -131,20 +110,6 @@ function* rows(layout: "nucleus" | "importance", first: number, n: number, seed:
 
 describe.skipIf(!found.python)("the dataset card's sizes are the ones datasets computes", () => {
   for (const layout of ["nucleus", "importance"] as const) {
-    it(`${layout}: the demo extraction's card (end of extract)`, () => {
-      const out = join(work, `demo-${layout}`);
-      execFileSync(
-        process.execPath,
-        [bin, "extract", "--limit", "12", "--mode", layout, "--device", "cpu", "--output", out],
-        { env, stdio: "pipe" },
-      );
-      const s = sizesWithPython(out);
-      expectCardMatches(s, 12);
-      console.log(
-        `[interop] datasets ${s.datasets.version}, ${layout} demo: dataset_size ${s.card.dataset_size}, download_size ${s.card.download_size}`,
-      );
-    });
-
     it(`${layout}: synthetic shards, several files and row groups, empty rows (the card command)`, async () => {
       const out = join(work, `synthetic-${layout}`);
       mkdirSync(join(out, "data"), { recursive: true });
@@ -164,7 +129,7 @@ describe.skipIf(!found.python)("the dataset card's sizes are the ones datasets c
         });
       }
       execFileSync(process.execPath, [bin, "card", out], { env, stdio: "pipe" });
-      const s = sizesWithPython(out);
+      const s = sizesWithPython(found.python as string, out, env);
       expectCardMatches(s, 379);
       // `card --print` shows the same numbers
       const printed = execFileSync(process.execPath, [bin, "card", out, "--print"], { env, encoding: "utf8" });
