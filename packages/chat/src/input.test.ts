@@ -153,3 +153,64 @@ describe("input shapes", () => {
     expect(missing.code).toBe("MISSING_COLUMN");
   });
 });
+
+describe("Alpaca instruction + input", () => {
+  const shape = { kind: "columns", userCol: "instruction", inputCol: "input", assistantCol: "output" } as const;
+  const user = (row: Record<string, unknown>) => {
+    const ex = exampleFromRow(row, shape, 4);
+    return ex.kind === "chat" ? ex.messages.map((m) => [m.role, m.content]) : undefined;
+  };
+
+  it("puts a non-empty input after the instruction, a blank line between (the Alpaca prompt's separator)", () => {
+    expect(user({ instruction: "Translate to French.", input: "Good morning", output: "Bonjour" })).toEqual([
+      ["user", "Translate to French.\n\nGood morning"],
+      ["assistant", "Bonjour"],
+    ]);
+    // kept as is, like the instruction (no trimming: the tokenizer sees what the dataset holds)
+    expect(user({ instruction: "Fix:", input: " a b \n", output: "ab" })?.[0]).toEqual(["user", "Fix:\n\n a b \n"]);
+  });
+
+  it("leaves the instruction alone when the input is empty, null or missing from the row", () => {
+    for (const row of [
+      { instruction: "Name a colour.", input: "", output: "Blue" },
+      { instruction: "Name a colour.", input: null, output: "Blue" },
+      { instruction: "Name a colour.", output: "Blue" },
+    ]) {
+      expect(user(row)).toEqual([
+        ["user", "Name a colour."],
+        ["assistant", "Blue"],
+      ]);
+    }
+  });
+
+  it("with a system column or prompt, the system turn comes first", () => {
+    const ex = exampleFromRow(
+      { i: "Sum", x: "1 2", o: "3", s: "Be terse" },
+      {
+        kind: "columns",
+        userCol: "i",
+        inputCol: "x",
+        assistantCol: "o",
+        systemCol: "s",
+      },
+    );
+    expect(ex).toEqual({
+      kind: "chat",
+      messages: [
+        { role: "system", content: "Be terse" },
+        { role: "user", content: "Sum\n\n1 2" },
+        { role: "assistant", content: "3" },
+      ],
+    });
+  });
+
+  it("an input that is not a string is INVALID_CONTENT naming the row and column; the column is read and checked", () => {
+    const e = errorOf(() => exampleFromRow({ instruction: "a", input: 7, output: "b" }, shape, 4));
+    expect(e.code).toBe("INVALID_CONTENT");
+    expect(e.row).toBe(4);
+    expect(e.column).toBe("input");
+    expect(e.message).toMatch(/expected a string or null, got a number/);
+    expect(() => checkShapeColumns(shape, ["instruction", "output"])).toThrow(/no column "input"/);
+    expect(() => checkShapeColumns(shape, ["instruction", "input", "output"])).not.toThrow();
+  });
+});

@@ -10,6 +10,11 @@ export type InputShape =
   | {
       kind: "columns";
       userCol: string;
+      /**
+       * An extra user column (`--input-col`; Alpaca's `input`): when a row holds a non-empty string there, the user
+       * turn is `userCol + "\n\n" + inputCol`, else `userCol` alone (see `alpacaUserTurn`).
+       */
+      inputCol?: string;
       assistantCol: string;
       systemCol?: string;
       systemPrompt?: string;
@@ -36,6 +41,7 @@ export function shapeColumns(shape: InputShape): string[] {
     case "columns":
       return [
         shape.userCol,
+        ...(shape.inputCol === undefined ? [] : [shape.inputCol]),
         shape.assistantCol,
         ...(shape.systemCol === undefined ? [] : [shape.systemCol]),
         ...Object.values(shape.templateKwargColumns ?? {}),
@@ -115,7 +121,9 @@ export function exampleFromRow(row: Record<string, unknown>, shape: InputShape, 
       if (system !== undefined && system !== "") {
         messages.push({ role: "system", content: cleanText(system, ctx(shape.systemCol ?? "systemPrompt")) });
       }
-      messages.push({ role: "user", content: text(shape.userCol) });
+      const user = text(shape.userCol);
+      const extra = shape.inputCol === undefined ? undefined : optionalText(row[shape.inputCol], ctx(shape.inputCol));
+      messages.push({ role: "user", content: alpacaUserTurn(user, extra) });
       messages.push({ role: "assistant", content: text(shape.assistantCol) });
       return withKwargs({ kind: "chat", messages }, row, shape.templateKwargColumns, rowIndex);
     }
@@ -127,6 +135,30 @@ export function exampleFromRow(row: Record<string, unknown>, shape: InputShape, 
       return withKwargs({ kind: "chat", messages }, row, shape.templateKwargColumns, rowIndex);
     }
   }
+}
+
+/**
+ * The user turn of an Alpaca-style row: the instruction, then a blank line and the input when there is one (a
+ * non-empty string; a missing, null or empty input leaves the instruction alone). This is how the Alpaca prompt
+ * separates the two (stanford_alpaca's `PROMPT_DICT`: `"### Instruction:\n{instruction}\n\n### Input:\n{input}"`, the
+ * input block only when `input != ""`; torchtune's `AlpacaToMessages` and xtuner's `alpaca_map_fn` keep that rule),
+ * without the Alpaca headers, which belong to no chat template. Others differ: LLaMA-Factory's
+ * `AlpacaDatasetConverter` joins instruction and input with one "\n"; FastChat's `convert_alpaca` with
+ * `"\nInput:\n"`; TRL's `SFTTrainer` has no Alpaca conversion (it takes messages or prompt/completion datasets).
+ */
+export function alpacaUserTurn(instruction: string, input: string | undefined): string {
+  return input === undefined || input === "" ? instruction : `${instruction}\n\n${input}`;
+}
+
+/** An optional text column's value: missing or null is none; a string is cleaned; anything else is an error. */
+function optionalText(v: unknown, context: { column?: string; row?: number }): string | undefined {
+  if (v === undefined || v === null) {
+    return undefined;
+  }
+  if (typeof v !== "string") {
+    throw new ChatError("INVALID_CONTENT", `expected a string or null, got ${describe(v)}`, context);
+  }
+  return cleanText(v, context);
 }
 
 function withKwargs(

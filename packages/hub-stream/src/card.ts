@@ -1,4 +1,5 @@
 import { type ColumnType, columnsOf, type ExtractionSettings } from "@logitpack/codec";
+import { shardDatasetNbytes } from "./dataset-size.js";
 import { DATA_DIR } from "./names.js";
 import { mapLimit, openSinkFile } from "./scan.js";
 import type { Sink } from "./sink.js";
@@ -33,8 +34,17 @@ export interface DatasetCardOptions {
   numExamples?: number;
   /** Bytes of the Parquet shards (`download_size`). `writeDatasetCard` sums them when not given. */
   downloadSize?: number;
-  /** Bytes of the dataset in memory as Arrow (`dataset_size`, `splits[].num_bytes`); left out when not given. */
+  /**
+   * Bytes of the dataset in memory as Arrow (`dataset_size`, `splits[].num_bytes`), as `datasets`' `push_to_hub`
+   * computes them (see `dataset-size.ts`). `writeDatasetCard` computes them from the shards when not given (reading
+   * their list and binary columns); `renderDatasetCard` leaves them out when not given.
+   */
   datasetSize?: number;
+  /**
+   * `datasets` bytes of shards already known, by path (the writer's own shards: `rowsDatasetNbytes`), so that
+   * `writeDatasetCard` reads back only the others.
+   */
+  shardNbytes?: ReadonlyMap<string, number>;
   /** Extra Markdown added to the card after the description (a citation, how the source was filtered, ...). */
   extraText?: string;
 }
@@ -528,22 +538,37 @@ export async function writeDatasetCard(
   return { written: true, text };
 }
 
-/** Row count and bytes of the sink's shards, for what `options` does not give. */
-async function shardStats(
+/**
+ * Row count (`numExamples`), Parquet bytes (`downloadSize`) and `datasets` bytes (`datasetSize`) of the sink's shards,
+ * for what `options` does not give (what `writeDatasetCard` adds; for `renderDatasetCard` of the same card).
+ */
+export async function shardStats(
   sink: Sink,
   options: DatasetCardOptions,
-): Promise<{ numExamples?: number; downloadSize?: number }> {
-  if (options.numExamples !== undefined && options.downloadSize !== undefined) {
+): Promise<{ numExamples?: number; downloadSize?: number; datasetSize?: number }> {
+  if (options.numExamples !== undefined && options.downloadSize !== undefined && options.datasetSize !== undefined) {
     return {};
   }
   const files = await sink.list();
   if (files.length === 0) {
     return {};
   }
+  // `download_size`: what `datasets` reports for these files (`load_dataset`'s `info.download_size`, and what
+  // `push_to_hub` writes for the Parquet files it uploads): the bytes of the Parquet files.
   const downloadSize = files.reduce((n, f) => n + f.size, 0);
-  if (options.numExamples !== undefined) {
-    return { downloadSize };
-  }
-  const counts = await mapLimit(files, 8, async (f) => (await openSinkFile(sink, f)).numRows);
-  return { numExamples: counts.reduce((n, c) => n + c, 0), downloadSize };
+  const stats = await mapLimit(files, 4, async (f) => {
+    const file = await openSinkFile(sink, f);
+    const known = options.shardNbytes?.get(f.path);
+    return {
+      rows: file.numRows,
+      bytes: options.datasetSize !== undefined ? undefined : (known ?? (await shardDatasetNbytes(file))),
+    };
+  });
+  const sizes = stats.map((s) => s.bytes);
+  const datasetSize = sizes.every((b) => b !== undefined) ? sizes.reduce((n, b) => n + b, 0) : undefined;
+  return {
+    numExamples: stats.reduce((n, s) => n + s.rows, 0),
+    downloadSize,
+    ...(datasetSize !== undefined && options.datasetSize === undefined ? { datasetSize } : {}),
+  };
 }

@@ -9,6 +9,7 @@ export {
   cardFrontMatter,
   cardTokenizerId,
   renderDatasetCard,
+  shardStats,
   sizeCategory,
   typescriptExample,
   writeDatasetCard,
@@ -17,6 +18,15 @@ export type { Env } from "./config.js";
 export { DEFAULT_HUB_URL, hfHome, hubCacheDir, parseRepoId, resolveHubUrl, resolveToken } from "./config.js";
 export type { SinkSpec } from "./create-sink.js";
 export { createSink } from "./create-sink.js";
+export type { SizedColumn } from "./dataset-size.js";
+export {
+  chunkNbytes,
+  datasetsChunkRows,
+  datasetsWriterBatchSize,
+  rowsDatasetNbytes,
+  shardDatasetNbytes,
+  tableNbytes,
+} from "./dataset-size.js";
 export type { HubStreamErrorCode, HubStreamErrorDetails } from "./errors.js";
 export { HubStreamError, redactToken } from "./errors.js";
 export type { WriterEvent, WriterProgress } from "./events.js";

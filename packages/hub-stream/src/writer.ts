@@ -8,6 +8,7 @@ import {
 } from "@logitpack/codec";
 import { type Checkpoint, DEFAULT_CACHE_DIR, LocalCache, locationId, serializeIndexSet } from "./cache.js";
 import { type DatasetCardOptions, writeDatasetCard } from "./card.js";
+import { rowsDatasetNbytes } from "./dataset-size.js";
 import { HubStreamError } from "./errors.js";
 import { EventChannel, type WriterEvent, type WriterProgress } from "./events.js";
 import type { FsLayer } from "./fs.js";
@@ -123,6 +124,8 @@ export class StreamingWriter {
   private state: "open" | "closing" | "closed" = "open";
   private readonly uploadedShards: string[] = [];
   private readonly backupShards: string[] = [];
+  /** `datasets` bytes of the shards this run cut, by path (the card's `dataset_size` without reading them back). */
+  private readonly shardNbytes = new Map<string, number>();
   private readonly warnings: string[] = [];
   private readonly stats: WriterProgress = {
     rowsWritten: 0,
@@ -327,6 +330,7 @@ export class StreamingWriter {
               ...(this.options.card ?? {}),
               layout: this.layout,
               settings: this.settings,
+              shardNbytes: this.shardNbytes,
             });
           } catch (error) {
             this.warn(`the dataset card could not be written: ${(error as Error).message}`);
@@ -443,6 +447,7 @@ export class StreamingWriter {
     const bytes = await this.encode(rows);
     const { first, last } = range(rows);
     const path = shardFileName(this.shard, first, last, sha256(bytes));
+    this.shardNbytes.set(path, rowsDatasetNbytes(this.layout, rows));
     const indices = Int32Array.from(rows, (r) => r.index);
     await this.inflight;
     this.throwIfFatal();

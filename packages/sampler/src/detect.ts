@@ -25,7 +25,8 @@ const PAIRS: [string, string][] = [
 /**
  * The conversation columns of a dataset by the usual names: a messages column (`messages`, `conversations`
  * (ShareGPT `from`/`value` messages are read too), ...), else a user/assistant pair (`prompt`/`response`,
- * `prompt`/`completion`, `instruction`/`output`, `question`/`answer`, ...), with a `system` column when there is one.
+ * `prompt`/`completion`, `instruction`/`output`, `question`/`answer`, ...), with a `system` column when there is one
+ * and, after `instruction`, an Alpaca `input` column (read as the shape's `inputCol`).
  * `firstRow` (optional) tells role/content messages from ShareGPT ones in the description. Throws
  * `MISSING_COLUMN` listing the columns when nothing matches.
  */
@@ -55,17 +56,19 @@ export function detectInputShape(
   for (const [user, assistant] of PAIRS) {
     if (has.has(user) && has.has(assistant)) {
       const systemCol = has.has("system") && options.systemPrompt === undefined ? "system" : undefined;
-      const unused = user === "instruction" && has.has("input") ? ["input"] : [];
+      // Alpaca: `input` extends the instruction (`instruction + "\n\n" + input` when non-empty; @logitpack/chat)
+      const inputCol = user === "instruction" && has.has("input") ? "input" : undefined;
       return {
         shape: {
           kind: "columns",
           userCol: user,
+          ...(inputCol ? { inputCol } : {}),
           assistantCol: assistant,
           ...(systemCol ? { systemCol } : {}),
           ...system,
         },
-        description: `user column "${user}", assistant column "${assistant}"${systemCol ? `, system column "${systemCol}"` : ""}`,
-        unused,
+        description: `user column "${user}"${inputCol ? ` + "${inputCol}"` : ""}, assistant column "${assistant}"${systemCol ? `, system column "${systemCol}"` : ""}`,
+        unused: [],
       };
     }
   }

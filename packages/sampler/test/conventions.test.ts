@@ -186,8 +186,28 @@ describe("column auto-detection", () => {
       assistantCol: "response",
     });
     const alpaca = detectInputShape(["instruction", "input", "output"]);
-    expect(alpaca.shape).toEqual({ kind: "columns", userCol: "instruction", assistantCol: "output" });
-    expect(alpaca.unused).toEqual(["input"]);
+    expect(alpaca.shape).toEqual({
+      kind: "columns",
+      userCol: "instruction",
+      inputCol: "input",
+      assistantCol: "output",
+    });
+    expect(alpaca.description).toBe('user column "instruction" + "input", assistant column "output"');
+    expect(alpaca.unused).toEqual([]);
+    // without an input column, or with input/output alone, nothing extra is read
+    expect(detectInputShape(["instruction", "output"]).shape).toEqual({
+      kind: "columns",
+      userCol: "instruction",
+      assistantCol: "output",
+    });
+    expect(detectInputShape(["input", "output"]).shape).toEqual({
+      kind: "columns",
+      userCol: "input",
+      assistantCol: "output",
+    });
+    expect(detectInputShape(["instruction", "input", "response", "system"]).description).toBe(
+      'user column "instruction" + "input", assistant column "response", system column "system"',
+    );
     expect(detectInputShape(["question", "answer", "system"]).shape).toEqual({
       kind: "columns",
       userCol: "question",

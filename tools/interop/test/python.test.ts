@@ -1,9 +1,9 @@
 /**
  * Python consumers read what we write: the CLI's embedded-default extraction (the built binary, a few examples, both
  * layouts) read back by `datasets.load_dataset("parquet", ...)` (pyarrow) and decoded by the dataset card's own
- * Python quick start, every value compared with `@logitpack/codec`'s decoding of the same shards. Python is
- * `LOGITPACK_PYTHON`, else `python3` on PATH, with pyarrow, datasets and numpy importable; without it the tests skip
- * and say why.
+ * Python quick start, every value compared with `@logitpack/codec`'s decoding of the same shards; the card's sizes
+ * compared with the ones `datasets` computes (sizes.ts). Python is `LOGITPACK_PYTHON`, else `python3` on PATH, with
+ * pyarrow, datasets and numpy importable; without it the tests skip and say why.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { positionIds, positionLogits } from "@logitpack/codec";
 import { openLogitFileAt } from "@logitpack/codec/node";
 import { afterAll, describe, expect, it } from "vitest";
+import { expectCardMatches, sizesWithPython } from "./sizes.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..", "..");
@@ -93,6 +94,12 @@ describe.skipIf(!found.python)("Python reads the CLI's output (datasets + the ca
     it(`${mode}: every value as @logitpack/codec decodes it; the card's quick start runs as written`, async () => {
       const out = extract(mode);
       const py = readWithPython(out);
+      // the card's dataset_size/num_bytes/download_size are the ones datasets computes (push_to_hub's rule)
+      const sizes = sizesWithPython(found.python as string, out, env);
+      expectCardMatches(sizes, 12);
+      console.log(
+        `[interop] datasets ${sizes.datasets.version}, ${mode} demo: dataset_size ${sizes.card.dataset_size}, download_size ${sizes.card.download_size}`,
+      );
       const shards = readdirSync(join(out, "data"))
         .filter((f) => f.endsWith(".parquet"))
         .sort();

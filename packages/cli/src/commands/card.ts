@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { openLogitFile } from "@logitpack/codec";
-import { renderDatasetCard, writeDatasetCard } from "@logitpack/hub-stream";
+import { renderDatasetCard, shardStats, writeDatasetCard } from "@logitpack/hub-stream";
 import { DATASET_ARG, HUB_READ_FLAGS, openDatasetTarget } from "../internal/dataset-target.js";
 import { CliError } from "../internal/errors.js";
 import { bool, str } from "../internal/flags.js";
@@ -69,7 +69,7 @@ async function runCard(ctx: CommandContext): Promise<void> {
     ...(extraText ? { extraText } : {}),
   };
   if (bool(ctx.flags, "print")) {
-    const text = renderDatasetCard(options);
+    const text = renderDatasetCard({ ...(await shardStats(target.sink, options)), ...options });
     out.data({ event: "card", dataset: target.name, text }, () => text);
     return;
   }

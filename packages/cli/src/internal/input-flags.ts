@@ -51,6 +51,14 @@ export const INPUT_FLAGS: Record<string, FlagSpec> = {
     description: "single-turn: column of the assistant answer",
     group: "Input",
   },
+  "input-col": {
+    type: "string",
+    valueName: "COL",
+    description:
+      'single-turn: extra user column (Alpaca input): the user turn is the user column + "\\n\\n" + this column when non-empty',
+    default: "input, next to an auto-detected instruction column",
+    group: "Input",
+  },
   "tools-col": {
     type: "string",
     valueName: "COL",

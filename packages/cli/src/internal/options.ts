@@ -65,6 +65,7 @@ export const INPUT_OPTIONS: OptionTable = {
   "user-col": ["dataset.userCol", "string"],
   "tools-col": ["dataset.toolsCol", "string"],
   "assistant-col": ["dataset.assistantCol", "string"],
+  "input-col": ["dataset.inputCol", "string"],
   "system-prompt": ["chat.systemPrompt", "string"],
   "chat-template": ["chat.template", "string"],
   "skip-rules": ["chat.skipRules", "string"],

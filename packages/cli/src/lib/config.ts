@@ -60,6 +60,12 @@ export interface DatasetConfig {
   /** Single-turn: column of the assistant answer (with `userCol`). */
   assistantCol?: string;
   /**
+   * Single-turn: an extra user column (Alpaca's `input`): the user turn is `userCol + "\n\n" + inputCol` when the
+   * row's value is a non-empty string, else `userCol` alone. Default: `input` next to an auto-detected
+   * `instruction` column. With `userCol` + `assistantCol`, or alone to extend the auto-detected single-turn columns.
+   */
+  inputCol?: string;
+  /**
    * Column holding each row's tools (a list of function schemas, or its JSON text; null: none), passed to that row's
    * chat template as `tools`, as `apply_chat_template(messages, tools=...)`.
    */
@@ -430,7 +436,9 @@ export function checkDataset(v: Checker, d: DatasetConfig): DatasetConfig {
   const messagesCol = v.str("dataset.messagesCol", d.messagesCol);
   const userCol = v.str("dataset.userCol", d.userCol);
   const assistantCol = v.str("dataset.assistantCol", d.assistantCol);
+  const inputCol = v.str("dataset.inputCol", d.inputCol);
   const why = "a dataset is either multi-turn messages or single-turn columns";
+  v.conflicts(messagesCol !== undefined, "dataset.messagesCol", inputCol !== undefined, "dataset.inputCol", why);
   v.conflicts(messagesCol !== undefined, "dataset.messagesCol", userCol !== undefined, "dataset.userCol", why);
   v.conflicts(
     messagesCol !== undefined,
@@ -453,6 +461,7 @@ export function checkDataset(v: Checker, d: DatasetConfig): DatasetConfig {
     ...optional("messagesCol", messagesCol),
     ...optional("userCol", userCol),
     ...optional("assistantCol", assistantCol),
+    ...optional("inputCol", inputCol),
     ...optional("toolsCol", v.str("dataset.toolsCol", d.toolsCol)),
   };
 }

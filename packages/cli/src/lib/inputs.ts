@@ -162,7 +162,8 @@ export function checkPathLike(spec: string, option: string, name: OptionNamer): 
 
 /**
  * How rows become examples: `messagesCol`, or `userCol` + `assistantCol` (checked together by the config), or, when
- * neither is given, the columns `detectInputShape` finds by their usual names (told to `report`).
+ * neither is given, the columns `detectInputShape` finds by their usual names (told to `report`). `inputCol` adds an
+ * extra user column (Alpaca's `input`) to single-turn columns, named or found.
  */
 export function resolveShape(
   d: DatasetConfig,
@@ -175,8 +176,9 @@ export function resolveShape(
     ...(systemPrompt ? { systemPrompt } : {}),
     ...(d.toolsCol !== undefined ? { templateKwargColumns: { tools: d.toolsCol } } : {}),
   };
+  const input = d.inputCol !== undefined ? { inputCol: d.inputCol } : {};
   if (d.userCol !== undefined && d.assistantCol !== undefined) {
-    return { kind: "columns", userCol: d.userCol, assistantCol: d.assistantCol, ...system };
+    return { kind: "columns", userCol: d.userCol, ...input, assistantCol: d.assistantCol, ...system };
   }
   if (d.messagesCol !== undefined) {
     return { kind: "messages", column: d.messagesCol, ...system };
@@ -184,10 +186,23 @@ export function resolveShape(
   try {
     // messages, conversations (ShareGPT), prompt/response, instruction/output, question/answer, ...
     const found = detectInputShape(columns, systemPrompt ? { systemPrompt } : {});
+    let shape = found.shape;
+    let description = found.description;
+    if (d.inputCol !== undefined) {
+      if (shape.kind !== "columns") {
+        throw new ExtractionError(
+          "INVALID_OPTION",
+          `${name("dataset.inputCol")}: the dataset is read as ${found.description}; an extra user column goes with single-turn columns only`,
+          "dataset.inputCol",
+          `pass ${name("dataset.userCol")} and ${name("dataset.assistantCol")} too`,
+        );
+      }
+      shape = { ...shape, inputCol: d.inputCol };
+      description = describeColumns(shape);
+    }
     report?.(
-      `Columns: ${found.description}${found.unused.length > 0 ? `; not read: ${found.unused.map((c) => `"${c}"`).join(", ")} (pass ${name("dataset.userCol")} and ${name("dataset.assistantCol")} to choose)` : ""}`,
+      `Columns: ${description}${found.unused.length > 0 ? `; not read: ${found.unused.map((c) => `"${c}"`).join(", ")} (pass ${name("dataset.userCol")} and ${name("dataset.assistantCol")} to choose)` : ""}`,
     );
-    const shape = found.shape;
     // --tools-col applies to the conversation shapes found by name as to the ones named by flags
     return shape.kind === "messages" || shape.kind === "columns" ? { ...shape, ...system } : shape;
   } catch (error) {
@@ -201,6 +216,13 @@ export function resolveShape(
     "dataset.messagesCol",
     `pass ${name("dataset.messagesCol")}, or ${name("dataset.userCol")} and ${name("dataset.assistantCol")}`,
   );
+}
+
+/** The start report's line for single-turn columns (as `detectInputShape` words it). */
+function describeColumns(shape: Extract<InputShape, { kind: "columns" }>): string {
+  const input = shape.inputCol !== undefined ? ` + "${shape.inputCol}"` : "";
+  const system = shape.systemCol !== undefined ? `, system column "${shape.systemCol}"` : "";
+  return `user column "${shape.userCol}"${input}, assistant column "${shape.assistantCol}"${system}`;
 }
 
 /** Which option names a column (for missing-column errors). */
@@ -218,6 +240,9 @@ export function flagOfColumn(shape: InputShape, name: OptionNamer): (column: str
       }
       if (shape.assistantCol === column) {
         return name("dataset.assistantCol");
+      }
+      if (shape.inputCol === column) {
+        return name("dataset.inputCol");
       }
     }
     return undefined;

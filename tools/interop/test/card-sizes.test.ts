@@ -1,0 +1,142 @@
+/**
+ * The dataset card's `dataset_size`, `splits[].num_bytes` and `download_size` equal what Hugging Face `datasets`
+ * computes for the same shards: `push_to_hub`'s `Dataset._estimate_nbytes()` (what the Hub's own cards carry) and
+ * `load_dataset`'s `info.download_size`. Checked here on synthetic shards with several files, row groups of over 100
+ * rows and empty rows (the card written by the `card` command, and printed by `card --print`); python.test.ts checks
+ * the card the CLI's demo extraction writes at the end of `extract`. Python is `LOGITPACK_PYTHON`, else `python3` on
+ * PATH, with datasets (and its huggingface_hub, pyarrow); without it the tests skip and say why.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { type EncodedRow, encodeImportanceSample, encodeNucleusSample } from "@logitpack/codec";
+import { writeLogitFileAt } from "@logitpack/codec/node";
+import { afterAll, describe, expect, it } from "vitest";
+import { expectCardMatches, sizesWithPython } from "./sizes.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..", "..", "..");
+const bin = join(root, "packages", "cli", "dist", "bin.js");
+
+function findPython(): { python?: string; reason?: string } {
+  const python = process.env.LOGITPACK_PYTHON ?? "python3";
+  const r = spawnSync(python, ["-c", "import pyarrow, datasets, huggingface_hub; print(datasets.__version__)"], {
+    encoding: "utf8",
+  });
+  if (r.error) {
+    return { reason: `no Python (${python}: ${r.error.message}); set LOGITPACK_PYTHON` };
+  }
+  if (r.status !== 0) {
+    return {
+      reason: `${python} lacks pyarrow or datasets (pip install pyarrow datasets): ${r.stderr.trim().split("\n").at(-1)}`,
+    };
+  }
+  return { python };
+}
+
+const found = findPython();
+if (!found.python) {
+  console.warn(`[interop] card sizes skipped: ${found.reason}`);
+}
+if (!existsSync(bin)) {
+  throw new Error(`the CLI is not built (${bin}): run pnpm build first`);
+}
+
+const work = mkdtempSync(join(tmpdir(), "logitpack-card-sizes-"));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+const env = {
+  ...process.env,
+  HF_HUB_OFFLINE: "1",
+  HF_HOME: join(work, "hf-home"),
+  HF_DATASETS_CACHE: join(work, "hf-datasets"),
+  NO_COLOR: "1",
+};
+
+/** A deterministic PRNG (mulberry32). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Synthetic rows: 0..40 positions (some rows empty), nuclei of 1..30 ids (some above 2^16), 7 sampled. */
+function* rows(layout: "nucleus" | "importance", first: number, n: number, seed: number): Generator<EncodedRow> {
+  const rand = prng(seed);
+  for (let r = 0; r < n; r++) {
+    const positions = r % 17 === 3 ? 0 : Math.floor(rand() * 41);
+    const counts = Array.from({ length: positions }, () => 1 + Math.floor(rand() * 30));
+    const total = counts.reduce((a, b) => a + b, 0);
+    const ids: number[] = [];
+    for (const c of counts) {
+      const base = Math.floor(rand() * 150_000);
+      for (let k = 0; k < c; k++) {
+        ids.push((base + k * 7) % 151_936);
+      }
+    }
+    const logits = Array.from({ length: total }, () => rand() * 20 - 10);
+    const lse = Array.from({ length: positions }, () => 10 + rand());
+    if (layout === "nucleus") {
+      const sampledIds = Array.from({ length: positions * 7 }, () => Math.floor(rand() * 151_936));
+      yield encodeNucleusSample({
+        index: first + r,
+        topCounts: counts,
+        topIds: ids,
+        topLogits: logits,
+        sampledIds,
+        sampledLogits: sampledIds.map(() => rand() * 5 - 20),
+        logsumexp: lse,
+      });
+    } else {
+      yield encodeImportanceSample({
+        index: first + r,
+        counts,
+        ids,
+        draws: ids.map(() => 1 + Math.floor(rand() * 4)),
+        logits,
+        logsumexp: lse,
+        logsumexpT: lse.map((x) => x + 0.5),
+      });
+    }
+  }
+}
+
+describe.skipIf(!found.python)("the dataset card's sizes are the ones datasets computes", () => {
+  for (const layout of ["nucleus", "importance"] as const) {
+    it(`${layout}: synthetic shards, several files and row groups, empty rows (the card command)`, async () => {
+      const out = join(work, `synthetic-${layout}`);
+      mkdirSync(join(out, "data"), { recursive: true });
+      const settings = { model: "example/teacher", dataset: "example/chats" };
+      // row groups of 230 rows (cut by datasets into record batches of 100), of 37, and a single-group file
+      const plan: [number, number, number][] = [
+        [0, 250, 230],
+        [250, 120, 37],
+        [370, 9, 1024],
+      ];
+      for (const [first, n, rowGroupRows] of plan) {
+        const name = `train-${String(first).padStart(9, "0")}-${String(first + n - 1).padStart(9, "0")}.parquet`;
+        await writeLogitFileAt(join(out, "data", name), rows(layout, first, n, first + 1), {
+          layout,
+          settings,
+          rowGroupRows,
+        });
+      }
+      execFileSync(process.execPath, [bin, "card", out], { env, stdio: "pipe" });
+      const s = sizesWithPython(found.python as string, out, env);
+      expectCardMatches(s, 379);
+      // `card --print` shows the same numbers
+      const printed = execFileSync(process.execPath, [bin, "card", out, "--print"], { env, encoding: "utf8" });
+      expect(printed).toContain(`  dataset_size: ${s.datasets.push_dataset_size}\n`);
+      expect(printed).toContain(`  download_size: ${s.datasets.download_size}\n`);
+      // the rule was exercised with several record batches per file
+      expect(s.datasets.chunks).toBeGreaterThan(3);
+    });
+  }
+});
