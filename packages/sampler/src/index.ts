@@ -25,7 +25,7 @@ export { parseIntegerFlag } from "./flags.js";
 export type { HubFileAccess, HubProviderOptions } from "./hub-provider.js";
 export { hubDatasetProvider, hubOfflineFromEnv } from "./hub-provider.js";
 export type { ComputeLengthsOptions, LengthsResult, LengthsTable } from "./lengths.js";
-export { computeLengths, readLengths, writeLengthsParquet } from "./lengths.js";
+export { computeLengths, IN_THREAD_ROWS, readLengths, writeLengthsParquet } from "./lengths.js";
 export type { EncoderSpec } from "./measure.js";
 export { buildEncoder } from "./measure.js";
 export type { BatchingOptions, PreparedBatches, PrepareOptions } from "./prepare.js";

@@ -10,6 +10,7 @@ import { numBatches } from "../src/batches.js";
 import { SamplerError } from "../src/errors.js";
 import {
   computeLengths,
+  IN_THREAD_ROWS,
   type LengthsResult,
   readLengths,
   workerExecArgv,
@@ -58,11 +59,39 @@ describe("computeLengths", () => {
       shape,
       encoder: encoderSpec,
       numProc: 2,
+      useWorkers: true, // from the first row (300 rows would otherwise all be measured here: IN_THREAD_ROWS)
       batchRows: 32,
     });
     expect(Array.from(workers.length)).toEqual(Array.from(inThread.length));
     expect(Array.from(workers.extractTokens)).toEqual(Array.from(inThread.extractTokens));
     expect(workers.tokens).toBe(inThread.tokens);
+    expect([inThread.workers, workers.workers]).toEqual([0, 2]);
+  });
+
+  it("--num-proc 2: the first IN_THREAD_ROWS rows in this thread, workers only when more come; the same lengths", {
+    timeout: 60_000,
+  }, async () => {
+    const small = await computeLengths({ source: openLocalDataset(jsonl), shape, encoder: encoderSpec, numProc: 2 });
+    expect(small.workers).toBe(0);
+    expect(Array.from(small.length)).toEqual(Array.from(inThread.length));
+    const many = qaRows(IN_THREAD_ROWS + 700);
+    const big = await computeLengths({
+      source: openLocalDataset(writeJsonl(join(dir, "qa-many.jsonl"), many)),
+      shape,
+      encoder: encoderSpec,
+      numProc: 2,
+    });
+    expect([big.rows, big.workers]).toEqual([IN_THREAD_ROWS + 700, 2]);
+    // the first 300 rows are the same rows as the small file's, and all equal what one thread measures
+    expect(Array.from(big.length.subarray(0, 300))).toEqual(Array.from(inThread.length));
+    const one = await computeLengths({
+      source: openLocalDataset(join(dir, "qa-many.jsonl")),
+      shape,
+      encoder: encoderSpec,
+    });
+    expect(one.workers).toBe(0);
+    expect(Array.from(big.length)).toEqual(Array.from(one.length));
+    expect(Array.from(big.extractTokens)).toEqual(Array.from(one.extractTokens));
   });
 
   it("writes index + length Parquet that joins back by index", async () => {
@@ -264,7 +293,7 @@ describe("length workers started from `node --input-type=module -e`", () => {
     const dist = pathToFileURL(join(import.meta.dirname, "..", "dist", "index.js")).href;
     const script = `
       const { computeLengths, openLocalDataset } = await import(${JSON.stringify(dist)});
-      const r = await computeLengths({ source: openLocalDataset(${JSON.stringify(jsonl)}), numProc: 1, batchRows: 64,
+      const r = await computeLengths({ source: openLocalDataset(${JSON.stringify(jsonl)}), numProc: 1, useWorkers: true, batchRows: 64,
         shape: ${JSON.stringify(shape)}, encoder: ${JSON.stringify(encoderSpec)} });
       console.log(JSON.stringify({ rows: r.rows, tokens: r.tokens }));`;
     const out = execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" });

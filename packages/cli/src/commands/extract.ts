@@ -156,7 +156,8 @@ export const extract: CommandSpec = {
     "num-proc": {
       type: "string",
       valueName: "N",
-      description: "tokenizer worker threads when lengths are computed",
+      description:
+        "tokenizer worker threads when lengths are computed (they start after the first 2,000 rows, which this thread measures: a small dataset needs none)",
       default: "the number of cores",
       group: "Runtime",
     },
