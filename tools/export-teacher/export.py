@@ -160,6 +160,8 @@ def export(model_id: str, out_dir: str, dtype: str, opset: int, external: str) -
     ir.save(program.model, path, external_data=f"{name}_data" if to_external else None)
     log(f"wrote onnx/{name}" + (f" + onnx/{name}_data ({weights / 2**20:.0f} MiB of weights)" if to_external else f" ({weights / 2**20:.0f} MiB of weights inline)"))
 
+    out_type = program.model.graph.outputs[0].dtype
+    logits_type = {"FLOAT": "float32", "FLOAT16": "float16", "BFLOAT16": "bfloat16"}.get(out_type.name, out_type.name.lower())
     config.save_pretrained(out_dir)
     try:
         GenerationConfig.from_pretrained(model_id).save_pretrained(out_dir)
@@ -180,6 +182,7 @@ def export(model_id: str, out_dir: str, dtype: str, opset: int, external: str) -
                 "dtype": dtype,
                 "opset": opset,
                 "file": f"onnx/{name}",
+                "logits": logits_type,
                 "external_data": to_external,
             },
             f,

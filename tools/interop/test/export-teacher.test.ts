@@ -95,11 +95,11 @@ interface Run {
   settings: Record<string, unknown>;
 }
 
-async function extract(modelDir: string, out: string): Promise<Run> {
+async function extract(modelDir: string, out: string, file?: string): Promise<Run> {
   let start: Run["start"] | undefined;
   const result = await runExtraction(
     {
-      model: { id: modelDir, device: "cpu" },
+      model: { id: modelDir, device: "cpu", ...(file !== undefined ? { file } : {}) },
       chat: { template: "qwen" },
       selection: { limit: LIMIT },
       output: { folder: out },
@@ -150,32 +150,14 @@ describe.skipIf(!found.python)("a torch.onnx.export'ed Qwen3 (tools/export-teach
   const onnx = join(work, "onnx");
   let exportSeconds = 0;
   let run: Run;
+  let ref: { rows: RefRow[] };
+  let refSeconds = 0;
 
   beforeAll(async () => {
     await python([exportScript, "--tiny-random", hf]);
     exportSeconds = (await python([exportScript, "--model", hf, "--output", onnx])).seconds;
     run = await extract(onnx, join(work, "out"));
-  });
-
-  it("exports the transformers.js layout, and the loader gathers positions before the MatMul head on CPU", () => {
-    const files = readdirSync(onnx).sort();
-    for (const f of ["config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"]) {
-      expect(files).toContain(f);
-    }
-    expect(readdirSync(join(onnx, "onnx"))).toEqual(["model.onnx"]);
-    const info = JSON.parse(readFileSync(join(onnx, "export_info.json"), "utf8")) as Record<string, unknown>;
-    expect(info.exporter).toBe("torch.onnx.export(dynamo=True)");
-    expect(info.source).toBe("hf"); // the folder's name, not its path
-    expect(run.start.device).toBe("cpu");
-    expect(run.start.providerFailures).toEqual([]);
-    expect(run.start.lmHead).toBe("gathered before MatMul");
-    expect(run.settings.lmHead).toBe("gathered before MatMul");
-    expect(run.settings.provider).toBe("cpu");
-    expect(run.settings.logitsWidth).toBe(151936);
-    console.log(`[interop] export-teacher: torch.onnx.export of the tiny Qwen3 took ${exportSeconds.toFixed(1)} s`);
-  });
-
-  it("every stored nucleus, log-prob, logsumexp and tail draw matches torch's float64 log-softmax", async () => {
+    // the PyTorch reference for the stored rows (and their tail draws)
     const settings = run.settings;
     const chat = settings.chat as { template: { source: string }; templateKwargs: Record<string, unknown> };
     const request = {
@@ -193,10 +175,31 @@ describe.skipIf(!found.python)("a torch.onnx.export'ed Qwen3 (tools/export-teach
       })),
     };
     writeFileSync(join(work, "request.json"), JSON.stringify(request));
-    const refSeconds = (
-      await python([join(here, "torch_reference.py"), join(work, "request.json"), join(work, "ref.json")])
-    ).seconds;
-    const ref = JSON.parse(readFileSync(join(work, "ref.json"), "utf8")) as { rows: RefRow[] };
+    refSeconds = (await python([join(here, "torch_reference.py"), join(work, "request.json"), join(work, "ref.json")]))
+      .seconds;
+    ref = JSON.parse(readFileSync(join(work, "ref.json"), "utf8")) as { rows: RefRow[] };
+  });
+
+  it("exports the transformers.js layout, and the loader gathers positions before the MatMul head on CPU", () => {
+    const files = readdirSync(onnx).sort();
+    for (const f of ["config.json", "tokenizer.json", "tokenizer_config.json", "chat_template.jinja"]) {
+      expect(files).toContain(f);
+    }
+    expect(readdirSync(join(onnx, "onnx"))).toEqual(["model.onnx"]);
+    const info = JSON.parse(readFileSync(join(onnx, "export_info.json"), "utf8")) as Record<string, unknown>;
+    expect(info.exporter).toBe("torch.onnx.export(dynamo=True)");
+    expect(info.source).toBe("hf"); // the folder's name, not its path
+    expect(info.logits).toBe("float32");
+    expect(run.start.device).toBe("cpu");
+    expect(run.start.providerFailures).toEqual([]);
+    expect(run.start.lmHead).toBe("gathered before MatMul");
+    expect(run.settings.lmHead).toBe("gathered before MatMul");
+    expect(run.settings.provider).toBe("cpu");
+    expect(run.settings.logitsWidth).toBe(151936);
+    console.log(`[interop] export-teacher: torch.onnx.export of the tiny Qwen3 took ${exportSeconds.toFixed(1)} s`);
+  });
+
+  it("every stored nucleus, log-prob, logsumexp and tail draw matches torch's float64 log-softmax", async () => {
     let positions = 0;
     let nearTies = 0;
     let tieDecided = 0;
@@ -302,5 +305,42 @@ describe.skipIf(!found.python)("a torch.onnx.export'ed Qwen3 (tools/export-teach
         expect([...s.sampled.ids]).toEqual([...a.sampled.ids]);
       }
     }
+  });
+
+  it("--dtype fp16: onnx/model_fp16.onnx runs (float16 logits); its distributions stay near torch's fp32 ones", async () => {
+    const f16 = join(work, "onnx-fp16");
+    await python([exportScript, "--model", hf, "--output", f16, "--dtype", "fp16"]);
+    expect(readdirSync(join(f16, "onnx"))).toEqual(["model_fp16.onnx"]);
+    const info = JSON.parse(readFileSync(join(f16, "export_info.json"), "utf8")) as Record<string, unknown>;
+    expect(info.logits).toBe("float16");
+    const half = await extract(f16, join(work, "out-fp16"), "onnx/model_fp16.onnx");
+    expect(half.start.modelFile).toBe("onnx/model_fp16.onnx");
+    expect(half.settings.lmHead).toBe("gathered before MatMul");
+    // fp16 weights and activations are not fp32 ones: what is checked is that the half-precision graph runs and its
+    // distributions are close (the same rows, the same top token nearly everywhere, logsumexp within 0.25)
+    let positions = 0;
+    let top1 = 0;
+    let sameNucleus = 0;
+    let maxLse = 0;
+    for (const [r, s] of half.samples.entries()) {
+      const row = ref.rows[r] as RefRow;
+      expect(s.index).toBe(row.index);
+      expect(s.numTokens).toBe(row.positions.length);
+      if (s.layout !== "nucleus") {
+        throw new Error("expected the nucleus layout");
+      }
+      for (let t = 0; t < s.numTokens; t++, positions++) {
+        const p = row.positions[t] as RefPosition;
+        const ids = positionIds(s.top, t);
+        top1 += ids[0] === p.ids[0] ? 1 : 0;
+        sameNucleus += ids.length === p.count && ids.every((id) => p.ids.includes(id)) ? 1 : 0;
+        maxLse = Math.max(maxLse, Math.abs((s.logsumexp[t] as number) - p.lse));
+      }
+    }
+    console.log(
+      `[interop] export-teacher fp16: ${positions} positions; top-1 as torch fp32 at ${top1}, same nucleus at ${sameNucleus}; max |lse - torch fp32| ${maxLse.toExponential(2)}`,
+    );
+    expect(top1).toBeGreaterThanOrEqual(0.95 * positions);
+    expect(maxLse).toBeLessThanOrEqual(0.25);
   });
 });
