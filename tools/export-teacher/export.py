@@ -109,9 +109,12 @@ def export(model_id: str, out_dir: str, dtype: str, opset: int, external: str) -
 
     torch_dtype = torch.float16 if dtype == "fp16" else torch.float32
     started = time.perf_counter()
-    config = AutoConfig.from_pretrained(model_id)
-    model = AutoModelForCausalLM.from_pretrained(model_id, dtype=torch_dtype).eval()
-    tokenizer = AutoTokenizer.from_pretrained(model_id)
+    try:
+        config = AutoConfig.from_pretrained(model_id)
+        model = AutoModelForCausalLM.from_pretrained(model_id, dtype=torch_dtype).eval()
+        tokenizer = AutoTokenizer.from_pretrained(model_id)
+    except (OSError, ValueError, KeyError) as error:
+        fail(f"--model {model_id}: not a transformers causal LM with a tokenizer that can be loaded: {str(error).strip().splitlines()[0]}")
     log(f"loaded {model.__class__.__name__} ({sum(p.numel() for p in model.parameters()):,} parameters, {dtype}) in {time.perf_counter() - started:.1f} s")
 
     class Logits(torch.nn.Module):
@@ -208,6 +211,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of --tiny-random (default 0)")
     args = parser.parse_args()
     if args.tiny_random:
+        if args.output:
+            parser.error("--output goes with --model; --tiny-random takes its folder itself")
         tiny_random(args.tiny_random, args.seed)
         return
     if not args.output:
