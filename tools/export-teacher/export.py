@@ -2,7 +2,7 @@
 
 usage:
   python export.py --model MODEL --output DIR [--dtype fp32|fp16] [--opset 18] [--external-data auto|always]
-  python export.py --tiny-random DIR [--seed 0]
+  python export.py --tiny-random DIR [--seed 0] [--arch qwen3|llama]
 
 MODEL is a local transformers folder or a Hub model id (downloaded by transformers into the Hugging Face cache).
 DIR receives the transformers.js / onnx-community layout:
@@ -61,11 +61,11 @@ def find_qwen3_tokenizer() -> str:
     raise AssertionError
 
 
-def tiny_random(out_dir: str, seed: int) -> None:
+def tiny_random(out_dir: str, seed: int, arch: str) -> None:
     import torch
-    from transformers import AutoTokenizer, GenerationConfig, Qwen3Config, Qwen3ForCausalLM
+    from transformers import AutoTokenizer, GenerationConfig, LlamaConfig, LlamaForCausalLM, Qwen3Config, Qwen3ForCausalLM
 
-    config = Qwen3Config(
+    common = dict(
         vocab_size=QWEN3_VOCAB,
         hidden_size=64,
         intermediate_size=128,
@@ -74,33 +74,37 @@ def tiny_random(out_dir: str, seed: int) -> None:
         num_key_value_heads=2,
         head_dim=16,
         max_position_embeddings=40960,
-        rope_theta=1000000.0,
-        tie_word_embeddings=True,
         bos_token_id=151643,
         eos_token_id=151645,
         pad_token_id=151643,
     )
     torch.manual_seed(seed)
-    model = Qwen3ForCausalLM(config).eval()
+    if arch == "qwen3":
+        # tied embeddings, as Qwen3 up to 4B; q/k norms inside attention
+        model = Qwen3ForCausalLM(Qwen3Config(rope_theta=1000000.0, tie_word_embeddings=True, **common)).eval()
+    else:
+        # Llama 3 style: no q/k norms, a separate (untied) head
+        model = LlamaForCausalLM(LlamaConfig(rope_theta=500000.0, tie_word_embeddings=False, **common)).eval()
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         # N(0, 0.5) everywhere (the default 0.02 gives near-uniform logits: every nucleus capped, ties everywhere),
         # unit norms inside the layers, a final norm whose scales are log-uniform in [e^-3, e^1.5] (positions then
-        # differ in "temperature"), and the tied embedding / head N(0, 0.75): nucleus sizes 1 to 100, median ~14.
+        # differ in "temperature"), and the head N(0, 0.75): 0.98-nucleus sizes 1 to 100 (median 9 on the sample data).
         for p in model.parameters():
             p.copy_(torch.randn(p.shape, generator=g) * 0.5)
-        for layer in model.model.layers:
-            for norm in (layer.input_layernorm, layer.post_attention_layernorm, layer.self_attn.q_norm, layer.self_attn.k_norm):
-                norm.weight.fill_(1.0)
-        model.model.norm.weight.copy_(torch.empty(config.hidden_size).uniform_(-3.0, 1.5, generator=g).exp())
-        model.model.embed_tokens.weight.copy_(torch.randn(model.model.embed_tokens.weight.shape, generator=g) * 0.75)
-    assert model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr(), "the head is not tied"
+        for name, p in model.named_parameters():
+            if name.endswith("norm.weight"):
+                p.fill_(1.0)
+        model.model.norm.weight.copy_(torch.empty(common["hidden_size"]).uniform_(-3.0, 1.5, generator=g).exp())
+        model.lm_head.weight.copy_(torch.randn(model.lm_head.weight.shape, generator=g) * 0.75)
+    tied = model.lm_head.weight.data_ptr() == model.model.embed_tokens.weight.data_ptr()
+    assert tied == (arch == "qwen3"), "the head's tying is not as intended"
     os.makedirs(out_dir, exist_ok=True)
     model.save_pretrained(out_dir)
     GenerationConfig(bos_token_id=151643, eos_token_id=[151645, 151643], pad_token_id=151643).save_pretrained(out_dir)
     tok_dir = find_qwen3_tokenizer()
     AutoTokenizer.from_pretrained(tok_dir).save_pretrained(out_dir)
-    log(f"tiny random Qwen3 (seed {seed}) written to {out_dir}")
+    log(f"tiny random {model.__class__.__name__} (seed {seed}) written to {out_dir}")
 
 
 def export(model_id: str, out_dir: str, dtype: str, opset: int, external: str) -> None:
@@ -209,11 +213,17 @@ def main() -> None:
         help="weights in onnx/<file>_data: auto (above 1.8 GiB) or always",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of --tiny-random (default 0)")
+    parser.add_argument(
+        "--arch",
+        choices=["qwen3", "llama"],
+        default="qwen3",
+        help="architecture of --tiny-random: qwen3 (tied head; default) or llama (untied head)",
+    )
     args = parser.parse_args()
     if args.tiny_random:
         if args.output:
             parser.error("--output goes with --model; --tiny-random takes its folder itself")
-        tiny_random(args.tiny_random, args.seed)
+        tiny_random(args.tiny_random, args.seed, args.arch)
         return
     if not args.output:
         parser.error("--output is required with --model")

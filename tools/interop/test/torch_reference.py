@@ -16,7 +16,9 @@ template and `return_assistant_tokens_mask`), the model (fp32, PyTorch) runs the
 t > 0 the float64 log-softmax of the fp32 logits at t - 1 gives: logsumexp, the nucleus (tokens by logit, descending,
 ties lower id first; token k is in while the mass before it is < topP; at most topPMax), its ids and log-probs, the
 log-probs of the stored tail draws, and how close the position is to a different nucleus (`massMargin`: distance of the
-boundary's prefix masses from topP; `rankGap`: logit gap between the last token in and the first out).
+boundary's prefix masses from topP; `rankGap`: logit gap between the last token in and the first out). `fp32Noise`:
+the largest difference between the fp32 model's log-probs (top topPMax tokens) / logsumexp and the same model's in
+float64, over all positions: how much float32 rounding alone moves them.
 """
 
 import json
@@ -32,6 +34,11 @@ with open(request_path, encoding="utf-8") as f:
 
 tokenizer = AutoTokenizer.from_pretrained(req["model"])
 model = AutoModelForCausalLM.from_pretrained(req["model"], dtype=torch.float32).eval()
+# the same weights in float64: how far float32 rounding alone moves torch's own log-probs (the scale of the noise two
+# float32 implementations of the model may differ by)
+model64 = AutoModelForCausalLM.from_pretrained(req["model"], dtype=torch.float64).eval()
+noise_lp = 0.0
+noise_lse = 0.0
 with open(req["dataset"], encoding="utf-8") as f:
     dataset = [json.loads(line) for line in f if line.strip()]
 top_p, top_k = float(req["topP"]), int(req["topPMax"])
@@ -52,11 +59,17 @@ for want in req["rows"]:
     positions = [t for t in range(1, len(ids)) if mask[t] == 1]
     with torch.no_grad():
         logits = model(input_ids=torch.tensor([ids]), use_cache=False).logits[0]  # fp32 [T, V]
+        logits64 = model64(input_ids=torch.tensor([ids]), use_cache=False).logits[0]
     assert logits.dtype == torch.float32
     out = {"index": want["index"], "numIds": len(ids), "positions": [], "sampled": want["sampled"]}
     rows64 = logits[torch.tensor(positions, dtype=torch.long) - 1].double()  # the logits at t - 1 predict token t
     lses = torch.logsumexp(rows64, dim=-1)
     lps = rows64 - lses[:, None]  # float64 log-softmax of the fp32 logits
+    exact = logits64[torch.tensor(positions, dtype=torch.long) - 1]
+    exact_lses = torch.logsumexp(exact, dim=-1)
+    noise_lse = max(noise_lse, (lses - exact_lses).abs().max().item())
+    top = torch.topk(rows64, top_k, dim=-1).indices
+    noise_lp = max(noise_lp, (lps.gather(1, top) - (exact - exact_lses[:, None]).gather(1, top)).abs().max().item())
     cand = torch.topk(rows64, top_k + 1, dim=-1).indices.numpy()
     rows_np, lps_np, lses_np = rows64.numpy(), lps.numpy(), lses.numpy()
     entries = []
@@ -90,4 +103,4 @@ for want in req["rows"]:
     rows.append(out)
 
 with open(result_path, "w", encoding="utf-8") as f:
-    json.dump({"torch": torch.__version__, "rows": rows}, f)
+    json.dump({"torch": torch.__version__, "fp32Noise": {"logprob": noise_lp, "lse": noise_lse}, "rows": rows}, f)
