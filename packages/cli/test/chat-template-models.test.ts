@@ -3,14 +3,14 @@
  * Qwen3-Instruct-2507 got theirs (their renders are checked against transformers in @logitpack/chat's conformance
  * goldens): the choice is announced with its reason, and a type no built-in covers is refused naming the option.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ExtractionError } from "../src/lib/errors.js";
 import type { LengthsEvent } from "../src/lib/events.js";
-import { embeddedTokenizerDir } from "../src/lib/inputs.js";
 import { runLengths } from "../src/lib/lengths.js";
+import { modelFolder as helperModelFolder } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "logitpack-cli-template-models-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -28,15 +28,8 @@ writeFileSync(
 
 /** A model folder with the tiny model's tokenizer, the given model_type and chat template. */
 function modelFolder(name: string, modelType: string, template: string): string {
-  const d = join(dir, name);
-  mkdirSync(d, { recursive: true });
-  copyFileSync(join(embeddedTokenizerDir(), "tokenizer.json"), join(d, "tokenizer.json"));
-  writeFileSync(
-    join(d, "tokenizer_config.json"),
-    JSON.stringify({ chat_template: template, bos_token: "<|endoftext|>", eos_token: "<|im_end|>" }),
-  );
-  writeFileSync(join(d, "config.json"), JSON.stringify({ model_type: modelType }));
-  return d;
+  const special = { bos_token: "<|endoftext|>", eos_token: "<|im_end|>" };
+  return helperModelFolder(dir, name, modelType, { chat_template: template, ...special });
 }
 
 async function notices(model: string, out: string): Promise<string[]> {

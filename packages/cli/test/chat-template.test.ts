@@ -2,14 +2,14 @@
  * Without `chat.template`, a model folder gets the built-in chosen from its config.json `model_type` and its
  * tokenizer's template (reported as a `chat-template` notice), or a clear refusal naming the option.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ExtractionError } from "../src/lib/errors.js";
 import type { LengthsEvent } from "../src/lib/events.js";
-import { embeddedTokenizerDir } from "../src/lib/inputs.js";
 import { runLengths } from "../src/lib/lengths.js";
+import { modelFolder as helperModelFolder } from "./helpers.js";
 
 const dir = mkdtempSync(join(tmpdir(), "logitpack-cli-template-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,17 +36,7 @@ writeFileSync(
 );
 
 function modelFolder(name: string, modelType: string, template?: string): string {
-  const d = join(dir, name);
-  const tok = embeddedTokenizerDir();
-  mkdirSync(d, { recursive: true });
-  copyFileSync(join(tok, "tokenizer.json"), join(d, "tokenizer.json"));
-  if (template === undefined) {
-    copyFileSync(join(tok, "tokenizer_config.json"), join(d, "tokenizer_config.json"));
-  } else {
-    writeFileSync(join(d, "tokenizer_config.json"), JSON.stringify({ chat_template: template }));
-  }
-  writeFileSync(join(d, "config.json"), JSON.stringify({ model_type: modelType }));
-  return d;
+  return helperModelFolder(dir, name, modelType, template === undefined ? undefined : { chat_template: template });
 }
 
 describe("chat template chosen from the model", () => {
@@ -66,26 +56,6 @@ describe("chat template chosen from the model", () => {
     expect((notices[0] as { message: string }).message).toContain("built-in qwen3");
     expect((notices[0] as { message: string }).message).toContain("stock qwen3 template");
     expect(result.rows).toBe(2);
-  }, 60_000);
-
-  it("a model no built-in fits is refused naming the option and why", async () => {
-    let error: ExtractionError | undefined;
-    try {
-      await runLengths(
-        {
-          model: { id: modelFolder("phi3", "phi3", "{{ messages }}") },
-          dataset: { id: dataset },
-          output: { file: join(dir, "lengths2.parquet") },
-          runtime: { numProc: 1 },
-        },
-        { optionName: (o) => (o === "chat.template" ? "--chat-template" : o) },
-      );
-    } catch (e) {
-      error = e as ExtractionError;
-    }
-    expect([error?.code, error?.option]).toEqual(["NOTHING_TO_DO", "chat.template"]);
-    expect(error?.message).toContain('model_type "phi3"');
-    expect(error?.message).toContain("--chat-template");
   }, 60_000);
 
   it("--tools-col: each row's tools reach its template (longer rows), and the input shape records the column", async () => {

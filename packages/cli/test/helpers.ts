@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { embeddedTokenizerDir } from "../src/lib/inputs.js";
 
 export const BIN = join(import.meta.dirname, "..", "dist", "bin.js");
 
@@ -184,4 +185,22 @@ export function sharedLengths(): string {
     throw new Error("LOGITPACK_TEST_LENGTHS is not set: run the tests through vitest (test/global-setup.ts)");
   }
   return file;
+}
+
+/**
+ * A model folder `dir/name` with the tiny model's tokenizer.json, `config.json` of the given `model_type`, and
+ * `tokenizerConfig` as tokenizer_config.json (default: the tiny model's own).
+ */
+export function modelFolder(dir: string, name: string, modelType: string, tokenizerConfig?: object): string {
+  const d = join(dir, name);
+  const tok = embeddedTokenizerDir();
+  mkdirSync(d, { recursive: true });
+  copyFileSync(join(tok, "tokenizer.json"), join(d, "tokenizer.json"));
+  if (tokenizerConfig === undefined) {
+    copyFileSync(join(tok, "tokenizer_config.json"), join(d, "tokenizer_config.json"));
+  } else {
+    writeFileSync(join(d, "tokenizer_config.json"), JSON.stringify(tokenizerConfig));
+  }
+  writeFileSync(join(d, "config.json"), JSON.stringify({ model_type: modelType }));
+  return d;
 }

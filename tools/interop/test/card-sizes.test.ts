@@ -6,43 +6,20 @@
  * the card the CLI's demo extraction writes at the end of `extract`. Python is `LOGITPACK_PYTHON`, else `python3` on
  * PATH, with datasets (and its huggingface_hub, pyarrow); without it the tests skip and say why.
  */
-import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { type EncodedRow, encodeImportanceSample, encodeNucleusSample } from "@logitpack/codec";
 import { writeLogitFileAt } from "@logitpack/codec/node";
 import { afterAll, describe, expect, it } from "vitest";
+import { CLI_BIN, findPython, requireBuiltCli } from "./find-python.js";
 import { expectCardMatches, sizesWithPython } from "./sizes.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, "..", "..", "..");
-const bin = join(root, "packages", "cli", "dist", "bin.js");
+const bin = CLI_BIN;
 
-function findPython(): { python?: string; reason?: string } {
-  const python = process.env.LOGITPACK_PYTHON ?? "python3";
-  const r = spawnSync(python, ["-c", "import pyarrow, datasets, huggingface_hub; print(datasets.__version__)"], {
-    encoding: "utf8",
-  });
-  if (r.error) {
-    return { reason: `no Python (${python}: ${r.error.message}); set LOGITPACK_PYTHON` };
-  }
-  if (r.status !== 0) {
-    return {
-      reason: `${python} lacks pyarrow or datasets (pip install pyarrow datasets): ${r.stderr.trim().split("\n").at(-1)}`,
-    };
-  }
-  return { python };
-}
-
-const found = findPython();
-if (!found.python) {
-  console.warn(`[interop] card sizes skipped: ${found.reason}`);
-}
-if (!existsSync(bin)) {
-  throw new Error(`the CLI is not built (${bin}): run pnpm build first`);
-}
+const found = findPython("card sizes", ["pyarrow", "datasets", "huggingface_hub"]);
+requireBuiltCli();
 
 const work = mkdtempSync(join(tmpdir(), "logitpack-card-sizes-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -11,18 +11,17 @@
  * `LOGITPACK_PYTHON`, else `python3`, with torch, transformers, onnx, onnxscript and numpy importable; without them
  * the tests skip and say why.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { type ExtractionEvent, runExtraction } from "@logitpack/cli";
 import { type LogitSample, positionIds, positionLogits, quantizationErrorBound } from "@logitpack/codec";
 import { openLogitFileAt } from "@logitpack/codec/node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findPython, ROOT } from "./find-python.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, "..", "..", "..");
+const root = ROOT;
 const exportScript = join(root, "tools", "export-teacher", "export.py");
 const dataset = join(root, "packages", "cli", "data", "sample-chats.jsonl");
 
@@ -44,28 +43,7 @@ const MAX_NOISE = 1e-3;
 const MAX_TIE_DECIDED_SHARE = 0.005;
 const LIMIT = 8;
 
-function findPython(): { python?: string; reason?: string } {
-  const python = process.env.LOGITPACK_PYTHON ?? "python3";
-  const r = spawnSync(
-    python,
-    ["-c", "import torch, transformers, onnx, onnxscript, numpy; print(torch.__version__, transformers.__version__)"],
-    { encoding: "utf8" },
-  );
-  if (r.error) {
-    return { reason: `no Python (${python}: ${r.error.message}); set LOGITPACK_PYTHON` };
-  }
-  if (r.status !== 0) {
-    return {
-      reason: `${python} lacks torch, transformers, onnx, onnxscript or numpy (pip install torch transformers onnx onnxscript numpy): ${r.stderr.trim().split("\n").at(-1)}`,
-    };
-  }
-  return { python };
-}
-
-const found = findPython();
-if (!found.python) {
-  console.warn(`[interop] export-teacher skipped: ${found.reason}`);
-}
+const found = findPython("export-teacher", ["torch", "transformers", "onnx", "onnxscript", "numpy"]);
 
 const work = mkdtempSync(join(tmpdir(), "logitpack-export-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -172,7 +150,11 @@ async function torchReference(hfDir: string, run: Run, name: string): Promise<{ 
   };
   writeFileSync(join(work, `${name}-request.json`), JSON.stringify(request));
   const seconds = (
-    await python([join(here, "torch_reference.py"), join(work, `${name}-request.json`), join(work, `${name}-ref.json`)])
+    await python([
+      join(import.meta.dirname, "torch_reference.py"),
+      join(work, `${name}-request.json`),
+      join(work, `${name}-ref.json`),
+    ])
   ).seconds;
   const ref = JSON.parse(readFileSync(join(work, `${name}-ref.json`), "utf8")) as Reference;
   return { ref, seconds };

@@ -6,42 +6,19 @@
  * pyarrow, datasets and numpy importable; without it the tests skip and say why.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { positionIds, positionLogits } from "@logitpack/codec";
 import { openLogitFileAt } from "@logitpack/codec/node";
 import { afterAll, describe, expect, it } from "vitest";
+import { CLI_BIN, findPython, requireBuiltCli } from "./find-python.js";
 import { expectCardMatches, sizesWithPython } from "./sizes.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, "..", "..", "..");
-const bin = join(root, "packages", "cli", "dist", "bin.js");
+const bin = CLI_BIN;
 
-function findPython(): { python?: string; reason?: string } {
-  const python = process.env.LOGITPACK_PYTHON ?? "python3";
-  const r = spawnSync(python, ["-c", "import pyarrow, datasets, numpy; print(datasets.__version__)"], {
-    encoding: "utf8",
-  });
-  if (r.error) {
-    return { reason: `no Python (${python}: ${r.error.message}); set LOGITPACK_PYTHON` };
-  }
-  if (r.status !== 0) {
-    return {
-      reason: `${python} lacks pyarrow, datasets or numpy (pip install pyarrow datasets numpy): ${r.stderr.trim().split("\n").at(-1)}`,
-    };
-  }
-  return { python };
-}
-
-const found = findPython();
-if (!found.python) {
-  console.warn(`[interop] skipped: ${found.reason}`);
-}
-if (!existsSync(bin)) {
-  throw new Error(`the CLI is not built (${bin}): run pnpm build first`);
-}
+const found = findPython("Python read-back", ["pyarrow", "datasets", "numpy"]);
+requireBuiltCli();
 
 const work = mkdtempSync(join(tmpdir(), "logitpack-interop-"));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -75,7 +52,10 @@ interface PythonResult {
 
 function readWithPython(out: string): PythonResult {
   const result = join(out, "..", `${out.split(/[\\/]/).at(-1)}-python.json`);
-  const r = spawnSync(found.python as string, [join(here, "read_output.py"), out, result], { env, encoding: "utf8" });
+  const r = spawnSync(found.python as string, [join(import.meta.dirname, "read_output.py"), out, result], {
+    env,
+    encoding: "utf8",
+  });
   if (r.status !== 0) {
     throw new Error(`read_output.py failed:\n${r.stderr}`);
   }
