@@ -7,13 +7,12 @@
  * PATH, with datasets (and its huggingface_hub, pyarrow); without it the tests skip and say why.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type EncodedRow, encodeImportanceSample, encodeNucleusSample } from "@logitpack/codec";
 import { writeLogitFileAt } from "@logitpack/codec/node";
-import { afterAll, describe, expect, it } from "vitest";
-import { CLI_BIN, findPython, requireBuiltCli } from "./find-python.js";
+import { describe, expect, it } from "vitest";
+import { CLI_BIN, findPython, requireBuiltCli, workspace } from "./find-python.js";
 import { expectCardMatches, sizesWithPython } from "./sizes.js";
 
 const bin = CLI_BIN;
@@ -21,16 +20,7 @@ const bin = CLI_BIN;
 const found = findPython("card sizes", ["pyarrow", "datasets", "huggingface_hub"]);
 requireBuiltCli();
 
-const work = mkdtempSync(join(tmpdir(), "logitpack-card-sizes-"));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-const env = {
-  ...process.env,
-  HF_HUB_OFFLINE: "1",
-  HF_HOME: join(work, "hf-home"),
-  HF_DATASETS_CACHE: join(work, "hf-datasets"),
-  NO_COLOR: "1",
-};
+const { work, env } = workspace("logitpack-card-sizes-");
 
 /** A deterministic PRNG (mulberry32). */
 function prng(seed: number): () => number {

@@ -1,8 +1,10 @@
 /** What the interop test files share: the repository root, the built CLI, and the Python they run. */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { afterAll } from "vitest";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 export const CLI_BIN = join(ROOT, "packages", "cli", "dist", "bin.js");
@@ -34,4 +36,21 @@ export function findPython(what: string, modules: readonly string[]): { python?:
     return { reason };
   }
   return { python };
+}
+
+/**
+ * A temporary folder, removed after the file's tests, and the environment the CLI and Python run with there:
+ * offline, Hugging Face caches inside the folder, no colour.
+ */
+export function workspace(prefix: string): { work: string; env: NodeJS.ProcessEnv } {
+  const work = mkdtempSync(join(tmpdir(), prefix));
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  const env = {
+    ...process.env,
+    HF_HUB_OFFLINE: "1",
+    HF_HOME: join(work, "hf-home"),
+    HF_DATASETS_CACHE: join(work, "hf-datasets"),
+    NO_COLOR: "1",
+  };
+  return { work, env };
 }

@@ -6,13 +6,12 @@
  * pyarrow, datasets and numpy importable; without it the tests skip and say why.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { positionIds, positionLogits } from "@logitpack/codec";
 import { openLogitFileAt } from "@logitpack/codec/node";
-import { afterAll, describe, expect, it } from "vitest";
-import { CLI_BIN, findPython, requireBuiltCli } from "./find-python.js";
+import { describe, expect, it } from "vitest";
+import { CLI_BIN, findPython, requireBuiltCli, workspace } from "./find-python.js";
 import { expectCardMatches, sizesWithPython } from "./sizes.js";
 
 const bin = CLI_BIN;
@@ -20,16 +19,7 @@ const bin = CLI_BIN;
 const found = findPython("Python read-back", ["pyarrow", "datasets", "numpy"]);
 requireBuiltCli();
 
-const work = mkdtempSync(join(tmpdir(), "logitpack-interop-"));
-afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-const env = {
-  ...process.env,
-  HF_HUB_OFFLINE: "1",
-  HF_HOME: join(work, "hf-home"),
-  HF_DATASETS_CACHE: join(work, "hf-datasets"),
-  NO_COLOR: "1",
-};
+const { work, env } = workspace("logitpack-interop-");
 
 function extract(mode: "nucleus" | "importance"): string {
   const out = join(work, mode);
