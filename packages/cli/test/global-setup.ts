@@ -18,7 +18,8 @@ export default async function setup(): Promise<() => void> {
   const lengths = join(cache, "lengths.parquet");
   process.env.LOGITPACK_TEST_LENGTHS = lengths;
   await Promise.all([
-    build({ ...(options as object), silent: true, config: false }),
+    // clean: false keeps the declarations `pnpm build` emitted (tsc): a packed package needs them
+    build({ ...(options as object), silent: true, config: false, clean: false }),
     ensureLearnedTinyModel(cache),
     runLengths({ output: { file: lengths }, runtime: { numProc: 1 } }),
   ]);

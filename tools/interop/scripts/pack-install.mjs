@@ -2,8 +2,8 @@
 /**
  * Packs every published package with `pnpm pack` (which rewrites `workspace:^` ranges to real versions), installs all
  * the tarballs with npm into an empty folder, and checks that each one imports (every export of its package.json),
- * ships LICENSE and README.md, and that the `logitpack` binary runs. Needs `pnpm build` first and the npm registry
- * (for third-party dependencies).
+ * contains the type declarations its exports name, ships LICENSE and README.md, and that the `logitpack` binary runs.
+ * Needs `pnpm build` first and the npm registry (for third-party dependencies).
  *
  *   node tools/interop/scripts/pack-install.mjs [--keep]
  */
@@ -67,9 +67,15 @@ for (const pkg of published) {
       failed++;
     }
   }
-  for (const sub of Object.keys(pkg.exports ?? { ".": {} })) {
+  for (const [sub, target] of Object.entries(pkg.exports ?? { ".": {} })) {
     if (sub === "./package.json" || sub.includes("*")) {
       continue;
+    }
+    // TypeScript users need the declarations each export names
+    const types = typeof target === "object" && target !== null ? target.types : undefined;
+    if (typeof types === "string" && !existsSync(join(installed, types))) {
+      console.error(`FAIL ${pkg.name}: ${sub} names types ${types}, which the package does not contain`);
+      failed++;
     }
     const spec = sub === "." ? pkg.name : `${pkg.name}/${sub.slice(2)}`;
     try {
