@@ -13,7 +13,7 @@ import { createHash } from "node:crypto";
 import { mkdir, rm, stat } from "node:fs/promises";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { type EncodedRow, encodeLogitFile, encodeNucleusSample } from "@logitpack/codec";
+import { type EncodedRow, encodeLogitFile } from "@logitpack/codec";
 import {
   contentMatchesName,
   FolderSink,
@@ -25,7 +25,7 @@ import {
 } from "../src/index.js";
 import { mapLimit } from "../src/scan.js";
 import { effectiveSettings } from "../src/settings.js";
-import { rng } from "../test/helpers.js";
+import { nucleusRow, rng } from "../test/helpers.js";
 
 const SHARDS = Number(process.env.BENCH_SHARDS ?? 8);
 const PER = Number(process.env.BENCH_ROWS_PER_SHARD ?? 500);
@@ -34,27 +34,8 @@ const SETTINGS = { model: "bench/teacher", topP: 0.98, sampledN: 24, logitsWidth
 const root = join(tmpdir(), "logitpack-bench-integrity");
 
 function row(index: number): EncodedRow {
-  const r = rng(index + 1);
-  const topCounts: number[] = [];
-  const topIds: number[] = [];
-  const topLogits: number[] = [];
-  const sampledIds: number[] = [];
-  const sampledLogits: number[] = [];
-  const logsumexp: number[] = [];
-  for (let p = 0; p < POSITIONS; p++) {
-    const c = 1 + Math.floor(r() * 24);
-    topCounts.push(c);
-    for (let j = 0; j < c; j++) {
-      topIds.push(Math.floor(r() * 151_936));
-      topLogits.push(12 - j - r());
-    }
-    for (let j = 0; j < 24; j++) {
-      sampledIds.push(Math.floor(r() * 151_936));
-      sampledLogits.push(-4 - 6 * r());
-    }
-    logsumexp.push(12.5 + r());
-  }
-  return encodeNucleusSample({ index, topCounts, topIds, topLogits, sampledIds, sampledLogits, logsumexp });
+  const shape = { maxCount: 24, sampled: 24, vocab: 151_936, topLogit: 12, tailFrom: -4, tailSpan: 6 };
+  return nucleusRow(index, rng(index + 1), POSITIONS, shape);
 }
 
 async function makeDataset(dir: string): Promise<number> {

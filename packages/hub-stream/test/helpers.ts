@@ -17,10 +17,23 @@ export function rng(seed: number): () => number {
   };
 }
 
-/** A deterministic nucleus row for a dataset index: the same index and seed always give the same bytes. */
-export function makeRow(index: number, seed = 7, maxTokens = 6): EncodedRow {
-  const r = rng(seed * 1_000_003 + index);
-  const numTokens = 1 + Math.floor(r() * maxTokens);
+/** The shape of a synthetic nucleus row: nucleus sizes, tail draws, id range, logit levels. */
+export interface RowShape {
+  /** Nucleus sizes are 1..maxCount. */
+  maxCount: number;
+  /** Tail draws per position. */
+  sampled: number;
+  /** Ids are below this. */
+  vocab: number;
+  /** The top logit; the j-th nucleus logit is in (top - j - 1, top - j], logsumexp in [top + 0.5, top + 1.5). */
+  topLogit: number;
+  /** Tail logits are in (tailFrom - tailSpan, tailFrom]. */
+  tailFrom: number;
+  tailSpan: number;
+}
+
+/** A synthetic nucleus row of `numTokens` positions drawn from `r`. */
+export function nucleusRow(index: number, r: () => number, numTokens: number, shape: RowShape): EncodedRow {
   const topCounts: number[] = [];
   const topIds: number[] = [];
   const topLogits: number[] = [];
@@ -28,19 +41,33 @@ export function makeRow(index: number, seed = 7, maxTokens = 6): EncodedRow {
   const sampledLogits: number[] = [];
   const logsumexp: number[] = [];
   for (let t = 0; t < numTokens; t++) {
-    const c = 1 + Math.floor(r() * 8);
+    const c = 1 + Math.floor(r() * shape.maxCount);
     topCounts.push(c);
     for (let j = 0; j < c; j++) {
-      topIds.push(Math.floor(r() * 150_000));
-      topLogits.push(10 - j - r());
+      topIds.push(Math.floor(r() * shape.vocab));
+      topLogits.push(shape.topLogit - j - r());
     }
-    for (let j = 0; j < 4; j++) {
-      sampledIds.push(Math.floor(r() * 150_000));
-      sampledLogits.push(-5 - 3 * r());
+    for (let j = 0; j < shape.sampled; j++) {
+      sampledIds.push(Math.floor(r() * shape.vocab));
+      sampledLogits.push(shape.tailFrom - shape.tailSpan * r());
     }
-    logsumexp.push(10.5 + r());
+    logsumexp.push(shape.topLogit + 0.5 + r());
   }
   return encodeNucleusSample({ index, topCounts, topIds, topLogits, sampledIds, sampledLogits, logsumexp });
+}
+
+/** A deterministic nucleus row for a dataset index: the same index and seed always give the same bytes. */
+export function makeRow(index: number, seed = 7, maxTokens = 6): EncodedRow {
+  const r = rng(seed * 1_000_003 + index);
+  const numTokens = 1 + Math.floor(r() * maxTokens);
+  return nucleusRow(index, r, numTokens, {
+    maxCount: 8,
+    sampled: 4,
+    vocab: 150_000,
+    topLogit: 10,
+    tailFrom: -5,
+    tailSpan: 3,
+  });
 }
 
 /** A digest of a row's stored bytes (every column). */
