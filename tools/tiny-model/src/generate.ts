@@ -251,7 +251,22 @@ export async function generateTinyModel(dir: string, options: TinyModelOptions):
     const { nodes, inits } = decoderGraph(vocab, w);
     await writeAtomic(join(dir, "model.onnx"), decoderModelBytes(nodes, inits, vocab));
   }
-  const config = {
+  await writeJson(join(dir, "config.json"), tinyConfig(vocab, options.shape));
+  const info: TinyModelInfo = {
+    version: TINY_MODEL_VERSION,
+    shape: options.shape,
+    vocabSize: vocab,
+    hiddenSize: HIDDEN,
+    seed,
+    files,
+  };
+  await writeJson(join(dir, "logitpack-tiny.json"), info);
+  return info;
+}
+
+/** The `config.json` of a tiny model (what transformers-style loaders and the CLI read). */
+export function tinyConfig(vocab: number, shape: "decoder" | "plain"): Record<string, unknown> {
+  return {
     architectures: ["LogitpackTinyForCausalLM"],
     model_type: "logitpack-tiny",
     vocab_size: vocab,
@@ -262,20 +277,14 @@ export async function generateTinyModel(dir: string, options: TinyModelOptions):
     head_dim: HEAD_DIM,
     pad_token_id: vocab === QWEN3_VOCAB_SIZE ? QWEN3_PAD : 0,
     eos_token_id: vocab === QWEN3_VOCAB_SIZE ? QWEN3_EOS : 1,
-    torch_dtype: options.shape === "decoder" ? "float16" : "float32",
-    use_cache: options.shape === "decoder",
+    torch_dtype: shape === "decoder" ? "float16" : "float32",
+    use_cache: shape === "decoder",
   };
-  await writeAtomic(join(dir, "config.json"), new TextEncoder().encode(`${JSON.stringify(config, null, 2)}\n`));
-  const info: TinyModelInfo = {
-    version: TINY_MODEL_VERSION,
-    shape: options.shape,
-    vocabSize: vocab,
-    hiddenSize: HIDDEN,
-    seed,
-    files,
-  };
-  await writeAtomic(join(dir, "logitpack-tiny.json"), new TextEncoder().encode(`${JSON.stringify(info, null, 2)}\n`));
-  return info;
+}
+
+/** Writes `value` as indented JSON with a final newline, atomically. */
+export async function writeJson(path: string, value: unknown): Promise<void> {
+  await writeAtomic(path, new TextEncoder().encode(`${JSON.stringify(value, null, 2)}\n`));
 }
 
 export async function writeAtomic(path: string, bytes: Uint8Array): Promise<void> {

@@ -19,14 +19,13 @@ import { ensureGenerated } from "./ensure.js";
 import {
   decoderGraph,
   decoderModelBytes,
-  HEAD_DIM,
-  HEADS,
   HIDDEN,
   makeWeights,
-  QWEN3_EOS,
   QWEN3_PAD,
   QWEN3_VOCAB_SIZE,
+  tinyConfig,
   writeAtomic,
+  writeJson,
 } from "./generate.js";
 import { HASH_BASE, HASH_Q, LEVELS, SLOTS } from "./learned-hash.js";
 import table from "./learned-sample-chats.json" with { type: "json" };
@@ -255,22 +254,7 @@ export async function generateLearnedTinyModel(
 
   await mkdir(dir, { recursive: true });
   await writeAtomic(join(dir, "model.onnx"), decoderModelBytes(nodes, inits, vocab));
-  const config = {
-    architectures: ["LogitpackTinyForCausalLM"],
-    model_type: "logitpack-tiny",
-    vocab_size: vocab,
-    hidden_size: HIDDEN,
-    num_hidden_layers: 1,
-    num_attention_heads: HEADS,
-    num_key_value_heads: HEADS,
-    head_dim: HEAD_DIM,
-    pad_token_id: QWEN3_PAD,
-    eos_token_id: QWEN3_EOS,
-    torch_dtype: "float16",
-    use_cache: true,
-  };
-  const enc = new TextEncoder();
-  await writeAtomic(join(dir, "config.json"), enc.encode(`${JSON.stringify(config, null, 2)}\n`));
+  await writeJson(join(dir, "config.json"), tinyConfig(vocab, "decoder"));
   const info: LearnedTinyModelInfo = {
     version: LEARNED_MODEL_VERSION,
     kind: "learned",
@@ -286,7 +270,7 @@ export async function generateLearnedTinyModel(
     },
     files: ["model.onnx", "config.json", "logitpack-tiny.json"],
   };
-  await writeAtomic(join(dir, "logitpack-tiny.json"), enc.encode(`${JSON.stringify(info, null, 2)}\n`));
+  await writeJson(join(dir, "logitpack-tiny.json"), info);
   return info;
 }
 
