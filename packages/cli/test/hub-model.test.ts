@@ -30,26 +30,24 @@ describe("a Hub ONNX repo as the teacher", () => {
     tmp.cleanup();
   });
   const env = () => ({ HF_ENDPOINT: hub.url, HF_HUB_CACHE: join(tmp.dir, "hf"), HF_TOKEN: "" });
+  const q4Args = (out: string) => [
+    "extract",
+    "--model",
+    REPO,
+    "--dtype",
+    "q4",
+    "--chat-template",
+    "qwen",
+    "--limit",
+    "3",
+    "--output",
+    out,
+    "--json",
+  ];
 
   it("downloads only the q4 variant, runs it and records the choice", async () => {
     const out = join(tmp.dir, "out-q4");
-    const r = await run(
-      [
-        "extract",
-        "--model",
-        REPO,
-        "--dtype",
-        "q4",
-        "--chat-template",
-        "qwen",
-        "--limit",
-        "3",
-        "--output",
-        out,
-        "--json",
-      ],
-      { env: env(), timeoutMs: 240_000 },
-    );
+    const r = await run(q4Args(out), { env: env(), timeoutMs: 240_000 });
     expect(r.code, r.stderr).toBe(0);
     const fetched = hub.log
       .filter((x) => x.route === "resolve" && x.method === "GET")
@@ -97,23 +95,7 @@ describe("a Hub ONNX repo as the teacher", () => {
     });
     // Run again: everything comes from the cache, no GET.
     const before = hub.log.length;
-    const again = await run(
-      [
-        "extract",
-        "--model",
-        REPO,
-        "--dtype",
-        "q4",
-        "--chat-template",
-        "qwen",
-        "--limit",
-        "3",
-        "--output",
-        join(tmp.dir, "out-q4b"),
-        "--json",
-      ],
-      { env: env(), timeoutMs: 240_000 },
-    );
+    const again = await run(q4Args(join(tmp.dir, "out-q4b")), { env: env(), timeoutMs: 240_000 });
     expect(again.code, again.stderr).toBe(0);
     expect(hub.log.slice(before).filter((x) => x.method === "GET")).toEqual([]);
   }, 300_000);
