@@ -12,13 +12,13 @@ export function tinyModel(shape: TinyModelShape): Promise<string> {
   return ensureTinyModel(CACHE_DIR, { shape });
 }
 
-/** A deterministic pseudo-random example: `len` tokens, logits wanted from `from` on (or at the given positions). */
-export function example(index: number, len: number, from = 1, seed = index): TeacherExample {
+/** A deterministic pseudo-random example: `len` tokens below `vocab`, logits wanted from `from` on. */
+export function example(index: number, len: number, from = 1, seed = index, vocab = V): TeacherExample {
   let x = (seed * 2654435761 + 12345) >>> 0;
   const inputIds = new Int32Array(len);
   for (let i = 0; i < len; i++) {
     x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    inputIds[i] = x % V;
+    inputIds[i] = x % vocab;
   }
   const extractMask = new Uint8Array(len);
   extractMask.fill(1, from);

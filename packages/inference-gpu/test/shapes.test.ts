@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadTeacher, type NucleusResult, runBatch, type Teacher, type TeacherExample } from "../src/index.js";
 import { decodeModel } from "../src/onnx/model.js";
 import { LocalRunner, type WireTensor } from "../src/runtime.js";
-import { CACHE_DIR, reference } from "./helpers.js";
+import { CACHE_DIR, reference, example as sharedExample } from "./helpers.js";
 
 // Real exports' graph shapes (tools/tiny-model shapes.ts): each teacher's extraction against the TypeScript reference
 // on the logits of the unmodified graph (run separately, full vocabulary at every position): identical nucleus ids
@@ -28,16 +28,9 @@ const EXPECTED_HEAD: Record<TinyGraphShape, string | RegExp> = {
   "tied-bf16": "gathered before MatMul",
 };
 
+/** An example over this file's vocabulary. */
 function example(index: number, len: number, from: number): TeacherExample {
-  let x = (index * 2654435761 + 99) >>> 0;
-  const inputIds = new Int32Array(len);
-  for (let i = 0; i < len; i++) {
-    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
-    inputIds[i] = x % V;
-  }
-  const extractMask = new Uint8Array(len);
-  extractMask.fill(1, from);
-  return { index, inputIds, extractMask };
+  return sharedExample(index, len, from, index, V);
 }
 
 /** The unmodified graph with a float32 copy of the logits as an extra output (ORT's Node API has no bfloat16). */
