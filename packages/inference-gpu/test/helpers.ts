@@ -87,3 +87,19 @@ export function chiSquare(observed: number[], probs: number[]): number {
   }
   return x2;
 }
+
+/** The renormalized tail of one position: q_j = p_j / (1 - P(nucleus)) outside the nucleus, 0 inside (float64). */
+export function tailDistribution(row: Float32Array, nucleus: Set<number>, lse: number): Float64Array {
+  const q = new Float64Array(row.length);
+  let mass = 0;
+  for (let j = 0; j < row.length; j++) {
+    if (!nucleus.has(j)) {
+      q[j] = Math.exp((row[j] as number) - lse);
+      mass += q[j] as number;
+    }
+  }
+  for (let j = 0; j < row.length; j++) {
+    q[j] = (q[j] as number) / mass;
+  }
+  return q;
+}

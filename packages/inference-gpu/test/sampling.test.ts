@@ -8,7 +8,7 @@ import {
   type Teacher,
   type TeacherExample,
 } from "../src/index.js";
-import { chiSquare, chiSquareQuantile, example, reference, tinyModel, V } from "./helpers.js";
+import { chiSquare, chiSquareQuantile, example, reference, tailDistribution, tinyModel, V } from "./helpers.js";
 
 // Statistics over many noise keys: one position's logits, repeated as many examples (the noise is keyed by example
 // index and seed, so each copy is an independent draw).
@@ -38,17 +38,7 @@ describe("sampling statistics", () => {
     const ref = reference(row, { seed: 0, index: 0, position: 11 });
     const nucleus = new Set(ref.out.topIds.subarray(0, ref.count));
     // tail probabilities q_j = p_j / (1 - P(nucleus))
-    const q = new Float64Array(V);
-    let tail = 0;
-    for (let j = 0; j < V; j++) {
-      if (!nucleus.has(j)) {
-        q[j] = Math.exp((row[j] as number) - lse);
-        tail += q[j] as number;
-      }
-    }
-    for (let j = 0; j < V; j++) {
-      q[j] = (q[j] as number) / tail;
-    }
+    const q = tailDistribution(row, nucleus, lse);
     const firsts: number[] = [];
     for (const seed of SEEDS) {
       const res = (await runBatch(teacher, copies(base, COPIES), { seed })) as NucleusResult[];

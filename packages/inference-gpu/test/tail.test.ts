@@ -15,7 +15,7 @@ import {
 } from "../src/index.js";
 import { noiseWord, positionKey } from "../src/noise.js";
 import { GraphBuilder, valueInfo } from "../src/onnx/builder.js";
-import { example, reference, tinyModel, V } from "./helpers.js";
+import { example, reference, tailDistribution, tinyModel, V } from "./helpers.js";
 import { DEFAULT_NOISE_ROWS, gumbelTable, NOISE_BLOCK, noiseOffsets } from "./v1-noise.js";
 
 // The tail draws are sampling without replacement from the renormalized tail: draw d, given draws 0..d-1 removed,
@@ -40,18 +40,7 @@ interface Tail {
 }
 
 function tailOf(row: Float32Array, nucleus: Set<number>): Tail {
-  const lse = logsumexpRow(row);
-  const q = new Float64Array(V);
-  let mass = 0;
-  for (let j = 0; j < V; j++) {
-    if (!nucleus.has(j)) {
-      q[j] = Math.exp((row[j] as number) - lse);
-      mass += q[j] as number;
-    }
-  }
-  for (let j = 0; j < V; j++) {
-    q[j] = (q[j] as number) / mass;
-  }
+  const q = tailDistribution(row, nucleus, logsumexpRow(row));
   const order = Int32Array.from({ length: V }, (_, j) => j).sort(
     (a, b) => (q[a] as number) - (q[b] as number) || a - b,
   );
